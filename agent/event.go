@@ -1,0 +1,116 @@
+package agent
+
+import "time"
+
+// SchemaVersion is the version of the JSON event schema in docs/events.md.
+const SchemaVersion = "1"
+
+// Event types. docs/events.md documents each.
+const (
+	EventTask          = "task"
+	EventFacts         = "facts"
+	EventPlan          = "plan"
+	EventLedger        = "ledger"
+	EventMessage       = "message"
+	EventToolCall      = "tool_call"
+	EventToolResult    = "tool_result"
+	EventCodeExecution = "code_execution"
+	EventScreenshot    = "screenshot"
+	EventReplan        = "replan"
+	EventWarning       = "warning"
+	EventError         = "error"
+	EventUserInput     = "user_input_requested"
+	EventApproval      = "approval"
+	EventResult        = "result"
+)
+
+// Event is one line of the --json stream and of the session transcript.
+// Fields beyond the common four are set by the event types that use them.
+type Event struct {
+	Type   string    `json:"type"`
+	ID     string    `json:"id"`
+	Time   time.Time `json:"time"`
+	Source string    `json:"source"`
+
+	Content     string  `json:"content,omitempty"`
+	ModelsUsage *Usage  `json:"models_usage,omitempty"`
+	Images      []Image `json:"images,omitempty"`
+
+	// Ledger is set on "ledger" events.
+	Ledger *Ledger `json:"ledger,omitempty"`
+	// Tool is set on "tool_call" and "tool_result" events.
+	Tool *ToolCall `json:"tool,omitempty"`
+	// Code is set on "code_execution" events.
+	Code *CodeExecution `json:"code,omitempty"`
+	// Approval is set on "approval" events.
+	Approval *ApprovalRecord `json:"approval,omitempty"`
+	// Turn and Stalls locate the event in the loop where it matters.
+	Turn   int `json:"turn,omitempty"`
+	Stalls int `json:"stalls,omitempty"`
+
+	// The fields below are set on the final "result" event only.
+	Status      string           `json:"status,omitempty"`
+	FinalAnswer string           `json:"final_answer,omitempty"`
+	StopReason  string           `json:"stop_reason,omitempty"`
+	Turns       int              `json:"turns,omitempty"`
+	Replans     int              `json:"replans,omitempty"`
+	Usage       map[string]Usage `json:"usage,omitempty"`
+	DurationMS  int64            `json:"duration_ms,omitempty"`
+	SessionID   string           `json:"session_id,omitempty"`
+}
+
+// NewEvent returns an event of type typ from source with a fresh id and time.
+func NewEvent(typ, source string) Event {
+	return Event{Type: typ, ID: NewID(), Time: time.Now().UTC(), Source: source}
+}
+
+// Ledger is the progress ledger the orchestrator asks for every turn.
+type Ledger struct {
+	IsRequestSatisfied    LedgerBool   `json:"is_request_satisfied"`
+	IsInLoop              LedgerBool   `json:"is_in_loop"`
+	IsProgressBeingMade   LedgerBool   `json:"is_progress_being_made"`
+	NextSpeaker           LedgerString `json:"next_speaker"`
+	InstructionOrQuestion LedgerString `json:"instruction_or_question"`
+}
+
+// LedgerBool is a yes/no answer of the progress ledger with its reason.
+type LedgerBool struct {
+	Reason string `json:"reason"`
+	Answer bool   `json:"answer"`
+}
+
+// LedgerString is a free-text answer of the progress ledger with its reason.
+type LedgerString struct {
+	Reason string `json:"reason"`
+	Answer string `json:"answer"`
+}
+
+// ToolCall describes a tool the model called and, on tool_result, what came
+// back.
+type ToolCall struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments,omitempty"`
+	Result    string `json:"result,omitempty"`
+	Error     bool   `json:"error,omitempty"`
+	// DurationMS is set on results.
+	DurationMS int64 `json:"duration_ms,omitempty"`
+}
+
+// CodeExecution describes one code block run by the ComputerTerminal.
+type CodeExecution struct {
+	Language string `json:"language"`
+	Code     string `json:"code"`
+	Filename string `json:"filename,omitempty"`
+	Executor string `json:"executor"`
+	ExitCode int    `json:"exit_code"`
+	Output   string `json:"output"`
+	TimedOut bool   `json:"timed_out,omitempty"`
+}
+
+// Status values of the result event.
+const (
+	StatusSuccess    = "success"
+	StatusIncomplete = "incomplete"
+	StatusError      = "error"
+	StatusCancelled  = "cancelled"
+)
