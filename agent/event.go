@@ -22,6 +22,11 @@ const (
 	EventUserInput     = "user_input_requested"
 	EventApproval      = "approval"
 	EventResult        = "result"
+	// EventDelta carries a piece of a message still being streamed; its ID
+	// is the ID of the message it belongs to. The console shows deltas as
+	// they come; the JSON stream and the transcript leave them out, since
+	// the whole message follows.
+	EventDelta = "delta"
 )
 
 // Event is one line of the --json stream and of the session transcript.

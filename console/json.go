@@ -1,0 +1,33 @@
+package console
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+
+	"github.com/m1-project/m1/agent"
+)
+
+// JSON writes each event as one JSON object on its own line, and nothing
+// else, so `m1 --json | jq` works. Stream deltas are left out.
+type JSON struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+// NewJSON returns a JSON-lines writer on w.
+func NewJSON(w io.Writer) *JSON {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &JSON{enc: enc}
+}
+
+// Handle writes e.
+func (j *JSON) Handle(e agent.Event) {
+	if e.Type == agent.EventDelta {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_ = j.enc.Encode(e)
+}

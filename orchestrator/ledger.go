@@ -1,0 +1,273 @@
+package orchestrator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/m1-project/m1/agent"
+	"github.com/m1-project/m1/model"
+)
+
+// ledgerMode is how the progress ledger is asked for, from the model's
+// capabilities.
+type ledgerMode int
+
+const (
+	ledgerPlain  ledgerMode = iota // prompt only
+	ledgerJSON                     // response_format json_object
+	ledgerSchema                   // response_format json_schema
+)
+
+func modeFor(info model.Info) ledgerMode {
+	switch {
+	case info.StructuredOutput:
+		return ledgerSchema
+	case info.JSONOutput:
+		return ledgerJSON
+	}
+	return ledgerPlain
+}
+
+// ledgerKeys are the five keys of the progress ledger, in prompt order.
+var ledgerKeys = []string{"is_request_satisfied", "is_in_loop", "is_progress_being_made", "next_speaker", "instruction_or_question"}
+
+// responseFormat returns the response_format for mode, or nil for plain.
+func responseFormat(mode ledgerMode, names []string) *openai.ChatCompletionResponseFormat {
+	switch mode {
+	case ledgerJSON:
+		return &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject}
+	case ledgerSchema:
+		return &openai.ChatCompletionResponseFormat{
+			Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
+			JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{
+				Name:   "progress_ledger",
+				Schema: ledgerSchemaFor(names),
+				Strict: true,
+			},
+		}
+	}
+	return nil
+}
+
+type rawSchema map[string]any
+
+func (s rawSchema) MarshalJSON() ([]byte, error) { return json.Marshal(map[string]any(s)) }
+
+func ledgerSchemaFor(names []string) json.Marshaler {
+	item := func(answer map[string]any) map[string]any {
+		return map[string]any{
+			"type":                 "object",
+			"properties":           map[string]any{"reason": map[string]any{"type": "string"}, "answer": answer},
+			"required":             []string{"reason", "answer"},
+			"additionalProperties": false,
+		}
+	}
+	boolean := map[string]any{"type": "boolean"}
+	props := map[string]any{
+		"is_request_satisfied":    item(boolean),
+		"is_in_loop":              item(boolean),
+		"is_progress_being_made":  item(boolean),
+		"next_speaker":            item(map[string]any{"type": "string", "enum": names}),
+		"instruction_or_question": item(map[string]any{"type": "string"}),
+	}
+	return rawSchema{"type": "object", "properties": props, "required": ledgerKeys, "additionalProperties": false}
+}
+
+// ParseLedger reads a progress ledger from a model reply. It is lenient
+// where models commonly slip — code fences, prose around the object, "true"
+// as a string, a bare answer without its reason, the speaker's name in
+// another case — and strict where a guess would be wrong: every key must be
+// present and the speaker must be on the team. The error says what to fix,
+// so it can be fed back to the model.
+func ParseLedger(reply string, team []string) (agent.Ledger, error) {
+	var l agent.Ledger
+	obj, err := extractObject(reply)
+	if err != nil {
+		return l, err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(obj), &fields); err != nil {
+		return l, fmt.Errorf("the JSON object does not parse (%v)", err)
+	}
+	// Keys are matched case-insensitively; models sometimes capitalise.
+	norm := make(map[string]json.RawMessage, len(fields))
+	for k, v := range fields {
+		norm[strings.ToLower(strings.TrimSpace(k))] = v
+	}
+	var missing []string
+	for _, k := range ledgerKeys {
+		if _, ok := norm[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		return l, fmt.Errorf("the JSON object lacks the key(s) %s", strings.Join(missing, ", "))
+	}
+	var errs []error
+	boolField := func(key string, dst *agent.LedgerBool) {
+		reason, ans, err := splitItem(norm[key])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			return
+		}
+		b, err := asBool(ans)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			return
+		}
+		*dst = agent.LedgerBool{Reason: reason, Answer: b}
+	}
+	stringField := func(key string, dst *agent.LedgerString) {
+		reason, ans, err := splitItem(norm[key])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			return
+		}
+		s, err := asString(ans)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			return
+		}
+		*dst = agent.LedgerString{Reason: reason, Answer: s}
+	}
+	boolField("is_request_satisfied", &l.IsRequestSatisfied)
+	boolField("is_in_loop", &l.IsInLoop)
+	boolField("is_progress_being_made", &l.IsProgressBeingMade)
+	stringField("next_speaker", &l.NextSpeaker)
+	stringField("instruction_or_question", &l.InstructionOrQuestion)
+	if len(errs) > 0 {
+		return l, errors.Join(errs...)
+	}
+	if !l.IsRequestSatisfied.Answer {
+		name, ok := matchSpeaker(l.NextSpeaker.Answer, team)
+		if !ok {
+			return l, fmt.Errorf("next_speaker %q is not on the team; answer with one of: %s", l.NextSpeaker.Answer, strings.Join(team, ", "))
+		}
+		l.NextSpeaker.Answer = name
+		if strings.TrimSpace(l.InstructionOrQuestion.Answer) == "" {
+			return l, errors.New("instruction_or_question is empty; say what the next speaker should do")
+		}
+	}
+	return l, nil
+}
+
+// extractObject finds the first balanced JSON object in s, skipping code
+// fences and any prose around it.
+func extractObject(s string) (string, error) {
+	start := strings.IndexByte(s, '{')
+	if start < 0 {
+		if strings.TrimSpace(s) == "" {
+			return "", errors.New("the reply is empty; a JSON object was expected")
+		}
+		return "", errors.New("the reply holds no JSON object")
+	}
+	depth, inString, escaped := 0, false, false
+	for i := start; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{':
+			depth++
+		case c == '}':
+			depth--
+			if depth == 0 {
+				return s[start : i+1], nil
+			}
+		}
+	}
+	return "", errors.New("the JSON object is cut off (unbalanced braces)")
+}
+
+// splitItem accepts {"reason": ..., "answer": ...} and, leniently, a bare
+// answer with no reason.
+func splitItem(raw json.RawMessage) (string, json.RawMessage, error) {
+	var item map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &item); err != nil {
+		// Not an object: take the value itself as the answer.
+		return "", raw, nil
+	}
+	var answer json.RawMessage
+	var reason string
+	for k, v := range item {
+		switch strings.ToLower(k) {
+		case "answer":
+			answer = v
+		case "reason":
+			_ = json.Unmarshal(v, &reason)
+		}
+	}
+	if answer == nil {
+		return "", nil, errors.New(`missing "answer"`)
+	}
+	return reason, answer, nil
+}
+
+func asBool(raw json.RawMessage) (bool, error) {
+	if strings.TrimSpace(string(raw)) == "null" {
+		return false, errors.New("answer is null, not true or false")
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err == nil {
+		return b, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "true", "yes", "y":
+			return true, nil
+		case "false", "no", "n":
+			return false, nil
+		}
+		if v, err := strconv.ParseBool(strings.TrimSpace(s)); err == nil {
+			return v, nil
+		}
+	}
+	return false, fmt.Errorf("answer %s is not true or false", truncate(string(raw), 40))
+}
+
+func asString(raw json.RawMessage) (string, error) {
+	if strings.TrimSpace(string(raw)) == "null" {
+		return "", errors.New("answer is null; a string was expected")
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, nil
+	}
+	// A number or object: keep its JSON text rather than fail the turn.
+	return string(raw), nil
+}
+
+// matchSpeaker finds name on the team, ignoring case, spaces, and quotes.
+func matchSpeaker(name string, team []string) (string, bool) {
+	n := strings.Trim(strings.TrimSpace(name), `"'.`)
+	for _, t := range team {
+		if strings.EqualFold(n, t) {
+			return t, true
+		}
+	}
+	squash := strings.ReplaceAll(n, " ", "")
+	for _, t := range team {
+		if strings.EqualFold(squash, t) {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,316 @@
+// Package session keeps each run on disk: the transcript as JSON lines,
+// written event by event so a crash loses nothing already said, a
+// checkpoint of the orchestrator and agents after every turn, and a small
+// summary for listing. A session lives in
+// $XDG_STATE_HOME/m1/sessions/<id>/ (default ~/.local/state/m1/sessions).
+package session
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/m1-project/m1/agent"
+)
+
+// File names inside a session directory.
+const (
+	TranscriptFile = "transcript.jsonl"
+	CheckpointFile = "checkpoint.json"
+	MetaFile       = "session.json"
+)
+
+// Root returns the directory that holds all sessions, from getenv
+// (XDG_STATE_HOME, then HOME).
+func Root(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "m1", "sessions"), nil
+	}
+	home := getenv("HOME")
+	if home == "" {
+		var err error
+		if home, err = os.UserHomeDir(); err != nil {
+			return "", fmt.Errorf("find the state directory: set XDG_STATE_HOME or HOME: %w", err)
+		}
+	}
+	return filepath.Join(home, ".local", "state", "m1", "sessions"), nil
+}
+
+// Meta is the summary of a session shown by `m1 sessions`.
+type Meta struct {
+	ID      string      `json:"id"`
+	Task    string      `json:"task"`
+	Status  string      `json:"status"`
+	Turns   int         `json:"turns"`
+	Usage   agent.Usage `json:"usage"`
+	Created time.Time   `json:"created"`
+	Updated time.Time   `json:"updated"`
+	// Duration is the run time over all runs of the session.
+	Duration time.Duration `json:"duration"`
+}
+
+// Session is one run's directory, open for writing.
+type Session struct {
+	ID  string
+	Dir string
+
+	mu         sync.Mutex
+	transcript *os.File
+	meta       Meta
+}
+
+// Create makes a new session directory under root for task.
+func Create(root, task string) (*Session, error) {
+	id := time.Now().UTC().Format("20060102-150405") + "-" + agent.NewID()[:6]
+	dir := filepath.Join(root, id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create session directory: %w", err)
+	}
+	now := time.Now().UTC()
+	s := &Session{ID: id, Dir: dir, meta: Meta{ID: id, Task: task, Status: "running", Created: now, Updated: now}}
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	return s, s.writeMeta()
+}
+
+// Open reopens an existing session for appending, as resume does.
+func Open(root, id string) (*Session, error) {
+	dir, err := find(root, id)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{ID: filepath.Base(dir), Dir: dir}
+	if err := readJSON(filepath.Join(dir, MetaFile), &s.meta); err != nil {
+		return nil, fmt.Errorf("session %s: %w", id, err)
+	}
+	return s, s.open()
+}
+
+func (s *Session) open() error {
+	f, err := os.OpenFile(filepath.Join(s.Dir, TranscriptFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open transcript: %w", err)
+	}
+	s.transcript = f
+	return nil
+}
+
+// Append writes one event to the transcript. Stream deltas are left out:
+// the whole message follows them.
+func (s *Session) Append(e agent.Event) error {
+	if e.Type == agent.EventDelta {
+		return nil
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.transcript == nil {
+		return errors.New("session closed")
+	}
+	// One write per line, straight to the file: nothing waits in a buffer
+	// for a crash to lose.
+	if _, err := s.transcript.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write transcript: %w", err)
+	}
+	return nil
+}
+
+// Checkpoint is what resume needs: the orchestrator's state and each
+// stateful agent's own.
+type Checkpoint struct {
+	Version      int                        `json:"version"`
+	Orchestrator json.RawMessage            `json:"orchestrator"`
+	Agents       map[string]json.RawMessage `json:"agents,omitempty"`
+	// Settings records the run's options that resume should keep.
+	Settings json.RawMessage `json:"settings,omitempty"`
+}
+
+// SaveCheckpoint replaces the checkpoint atomically and refreshes the
+// summary.
+func (s *Session) SaveCheckpoint(cp Checkpoint, status string, turns int, usage agent.Usage, elapsed time.Duration) error {
+	cp.Version = 1
+	if err := writeJSON(filepath.Join(s.Dir, CheckpointFile), cp); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	s.mu.Lock()
+	s.meta.Status, s.meta.Turns, s.meta.Usage, s.meta.Duration = status, turns, usage, elapsed
+	s.meta.Updated = time.Now().UTC()
+	s.mu.Unlock()
+	return s.writeMeta()
+}
+
+// LoadCheckpoint reads the session's last checkpoint.
+func (s *Session) LoadCheckpoint() (Checkpoint, error) {
+	var cp Checkpoint
+	if err := readJSON(filepath.Join(s.Dir, CheckpointFile), &cp); err != nil {
+		return cp, fmt.Errorf("session %s has no usable checkpoint: %w", s.ID, err)
+	}
+	return cp, nil
+}
+
+// Meta returns the session's summary.
+func (s *Session) Meta() Meta {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.meta
+}
+
+func (s *Session) writeMeta() error {
+	s.mu.Lock()
+	m := s.meta
+	s.mu.Unlock()
+	return writeJSON(filepath.Join(s.Dir, MetaFile), m)
+}
+
+// Close flushes and closes the transcript.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.transcript == nil {
+		return nil
+	}
+	err := s.transcript.Close()
+	s.transcript = nil
+	return err
+}
+
+// List returns the sessions under root, newest first. Directories that are
+// not sessions are skipped.
+func List(root string) ([]Meta, error) {
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	var out []Meta
+	for _, e := range entries {
+		var m Meta
+		if e.IsDir() && readJSON(filepath.Join(root, e.Name(), MetaFile), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// Last returns the id of the newest session under root.
+func Last(root string) (string, error) {
+	all, err := List(root)
+	if err != nil {
+		return "", err
+	}
+	if len(all) == 0 {
+		return "", fmt.Errorf("no sessions in %s yet: run m1 \"task\" first", root)
+	}
+	return all[0].ID, nil
+}
+
+// TranscriptPath returns the transcript file of session id under root.
+func TranscriptPath(root, id string) (string, error) {
+	dir, err := find(root, id)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, TranscriptFile), nil
+}
+
+// find resolves id, or a unique prefix of it, to a session directory.
+func find(root, id string) (string, error) {
+	if id == "" || strings.ContainsAny(id, `/\`) || id == "." || id == ".." {
+		return "", fmt.Errorf("invalid session id %q: see m1 sessions", id)
+	}
+	dir := filepath.Join(root, id)
+	if _, err := os.Stat(filepath.Join(dir, MetaFile)); err == nil {
+		return dir, nil
+	}
+	all, _ := List(root)
+	var match []string
+	for _, m := range all {
+		if strings.HasPrefix(m.ID, id) || strings.HasSuffix(m.ID, id) {
+			match = append(match, m.ID)
+		}
+	}
+	switch len(match) {
+	case 1:
+		return filepath.Join(root, match[0]), nil
+	case 0:
+		return "", fmt.Errorf("no session %q in %s: see m1 sessions", id, root)
+	}
+	return "", fmt.Errorf("session id %q is ambiguous (%s): give more of it", id, strings.Join(match, ", "))
+}
+
+// ReadEvents calls fn for each event of a transcript. A torn last line, as
+// a crash can leave, is skipped; other bad lines are an error.
+func ReadEvents(r io.Reader, fn func(agent.Event) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 64*1024*1024)
+	var pending error
+	line := 0
+	for sc.Scan() {
+		line++
+		if pending != nil {
+			return pending
+		}
+		b := sc.Bytes()
+		if len(strings.TrimSpace(string(b))) == 0 {
+			continue
+		}
+		var e agent.Event
+		if err := json.Unmarshal(b, &e); err != nil {
+			pending = fmt.Errorf("transcript line %d is not a JSON event: %w", line, err)
+			continue
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
