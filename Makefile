@@ -1,0 +1,36 @@
+# m1 — common tasks. `make help` lists them.
+
+GO      ?= go
+BIN     ?= bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: help build test vet demo bench fuzz clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+build: ## build bin/m1 and the scripted model server
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/m1 ./cmd/m1
+	$(GO) build -trimpath -o $(BIN)/scripted-model ./cmd/scripted-model
+
+vet: ## go vet and gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: vet ## vet, then every test with the race detector
+	$(GO) test -race -count=1 ./...
+
+demo: build ## run m1 on a demo task against the bundled SCRIPTED model (no API key, no network)
+	@./scripts/demo.sh
+
+bench: build ## run the benchmarks and write bench/results.json
+	$(GO) test -run '^$$' -bench . -benchmem ./... | tee bench/latest.txt
+
+fuzz: ## fuzz the ledger parser for 30 s
+	$(GO) test -run '^$$' -fuzz FuzzParseLedger -fuzztime 30s ./orchestrator
+
+clean: ## remove build output
+	rm -rf $(BIN)
+
+include terminal/sandbox.mk

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/m1-project/m1/console"
+	"github.com/m1-project/m1/model/scripted"
+	"github.com/m1-project/m1/session"
+)
+
+// TestMain lets testscript run the real m1 main as the "m1" command in a
+// subprocess, so exit codes, signals and stdout are the binary's own.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"m1": func() { os.Exit(Main(os.Args[1:], console.System(), os.Getenv)) },
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script. Each starts a
+// scripted OpenAI-compatible server from a scenario file with the command
+// `scripted FILE`, then runs m1 against it.
+func TestScripts(t *testing.T) {
+	t.Parallel()
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			scenarios, err := filepath.Abs("../../testdata/scenarios")
+			if err != nil {
+				return err
+			}
+			env.Setenv("SCENARIOS", scenarios)
+			env.Setenv("XDG_STATE_HOME", filepath.Join(env.WorkDir, "state"))
+			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
+			env.Setenv("OPENAI_API_KEY", "")
+			env.Setenv("OPENAI_BASE_URL", "")
+			env.Setenv("M1_MODEL", "")
+			env.Setenv("NO_COLOR", "")
+			for _, k := range []string{"M1_IMAGE", "DOCKER_HOST", "CI"} {
+				env.Setenv(k, os.Getenv(k))
+			}
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"scripted":   cmdScripted,
+			"requests":   cmdRequests,
+			"jsonlines":  cmdJSONLines,
+			"nosecret":   cmdNoSecret,
+			"session-id": cmdSessionID,
+		},
+	})
+}
+
+// servers maps each running script to its scripted model server.
+var servers = struct {
+	sync.Mutex
+	m map[*testscript.TestScript]*scripted.Server
+}{m: map[*testscript.TestScript]*scripted.Server{}}
+
+func setServer(ts *testscript.TestScript, srv *scripted.Server) {
+	servers.Lock()
+	defer servers.Unlock()
+	servers.m[ts] = srv
+	ts.Defer(func() {
+		servers.Lock()
+		defer servers.Unlock()
+		delete(servers.m, ts)
+	})
+}
+
+func server(ts *testscript.TestScript) *scripted.Server {
+	servers.Lock()
+	defer servers.Unlock()
+	srv := servers.m[ts]
+	if srv == nil {
+		ts.Fatalf("no scripted server: run `scripted FILE` first")
+	}
+	return srv
+}
+
+// scripted FILE starts a scripted model server for FILE and points
+// OPENAI_BASE_URL at it.
+func cmdScripted(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: scripted SCENARIO.yaml")
+	}
+	sc, err := scripted.LoadScenario(ts.MkAbs(args[0]))
+	ts.Check(err)
+	srv, err := scripted.Listen("127.0.0.1:0", sc)
+	ts.Check(err)
+	ts.Defer(srv.Close)
+	ts.Setenv("OPENAI_BASE_URL", srv.URL())
+	ts.Setenv("M1_MODEL", "scripted")
+	setServer(ts, srv)
+}
+
+// requests [-rule NAME] COUNT [REGEXP]: the server got COUNT chat requests
+// (whose last message matches REGEXP, or that rule NAME served).
+func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
+	srv := server(ts)
+	rule := ""
+	if len(args) > 1 && args[0] == "-rule" {
+		rule, args = args[1], args[2:]
+	}
+	if len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: requests [-rule NAME] COUNT [REGEXP]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	var re *regexp.Regexp
+	if len(args) == 2 {
+		re = regexp.MustCompile(args[1])
+	}
+	got := 0
+	for _, r := range srv.Requests() {
+		if rule != "" && r.Rule != rule {
+			continue
+		}
+		if re != nil {
+			msgs := r.Request.Messages
+			if len(msgs) == 0 || !re.MatchString(msgs[len(msgs)-1].Content) {
+				continue
+			}
+		}
+		got++
+	}
+	if (got == want) == neg {
+		ts.Fatalf("got %d matching requests, want %s%d", got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+// jsonlines FILE: every line of FILE is a JSON event with the common
+// fields, and the last one is a result.
+func cmdJSONLines(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: jsonlines stdout|FILE")
+	}
+	text := ts.ReadFile(args[0])
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(nil, 16<<20)
+	var last map[string]any
+	n := 0
+	for sc.Scan() {
+		n++
+		var ev map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			ts.Fatalf("line %d is not JSON: %v: %s", n, err, sc.Text())
+		}
+		for _, k := range []string{"type", "id", "time", "source"} {
+			if _, ok := ev[k]; !ok {
+				ts.Fatalf("line %d lacks %q: %s", n, k, sc.Text())
+			}
+		}
+		last = ev
+	}
+	if n == 0 || last["type"] != "result" {
+		ts.Fatalf("the stream does not end with a result event (%d lines)", n)
+	}
+}
+
+// nosecret STRING DIR...: STRING is in no file under the DIRs.
+func cmdNoSecret(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: nosecret STRING DIR...")
+	}
+	files := 0
+	for _, dir := range args[1:] {
+		err := filepath.Walk(ts.MkAbs(dir), func(path string, info os.FileInfo, err error) error {
+			if err != nil || info.IsDir() {
+				return err
+			}
+			files++
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if strings.Contains(string(b), args[0]) {
+				return fmt.Errorf("%s holds the secret", path)
+			}
+			return nil
+		})
+		ts.Check(err)
+	}
+	if files == 0 {
+		ts.Fatalf("no files to check under %v", args[1:])
+	}
+}
+
+// session-id: sets $SESSION to the newest session's id.
+func cmdSessionID(ts *testscript.TestScript, neg bool, args []string) {
+	root, err := session.Root(ts.Getenv)
+	ts.Check(err)
+	all, err := session.List(root)
+	ts.Check(err)
+	if len(all) == 0 {
+		ts.Fatalf("no sessions in %s", root)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Created.After(all[j].Created) })
+	ts.Setenv("SESSION", all[0].ID)
+}

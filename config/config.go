@@ -1,0 +1,423 @@
+// Package config loads m1's model configuration: which model serves each
+// role of the team, where, and with which key. It reads Magentic-One's
+// config.yaml unchanged, expands ${VAR} from the environment, falls back to
+// OPENAI_API_KEY, OPENAI_BASE_URL and M1_MODEL, and turns each role's
+// settings into a model.Endpoint.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/m1-project/m1/agent"
+	"github.com/m1-project/m1/model"
+)
+
+// Roles that may have their own client; any other role uses Client.
+const (
+	RoleOrchestrator = "orchestrator"
+	RoleCoder        = "coder"
+	RoleWebSurfer    = "web_surfer"
+	RoleFileSurfer   = "file_surfer"
+)
+
+// Roles lists every role, in the order the team is described.
+var Roles = []string{RoleOrchestrator, RoleCoder, RoleWebSurfer, RoleFileSurfer}
+
+// Defaults used when neither the file nor the environment says otherwise.
+const (
+	DefaultModel = "gpt-4o"
+	// DefaultAzureAPIVersion is the Azure api-version used when none is
+	// configured.
+	DefaultAzureAPIVersion = "2024-06-01"
+	// NoKey is sent to servers that need no key (a local Ollama, vLLM or
+	// llama.cpp), since some clients and proxies insist on one.
+	NoKey = "no-key"
+)
+
+// Config is m1's model configuration. Top-level keys it does not know are
+// ignored, so configs written for Magentic-One or Magentic-UI load.
+type Config struct {
+	// Client serves every role without a client of its own.
+	Client             *ClientConfig `yaml:"client,omitempty"`
+	OrchestratorClient *ClientConfig `yaml:"orchestrator_client,omitempty"`
+	CoderClient        *ClientConfig `yaml:"coder_client,omitempty"`
+	WebSurferClient    *ClientConfig `yaml:"web_surfer_client,omitempty"`
+	FileSurferClient   *ClientConfig `yaml:"file_surfer_client,omitempty"`
+
+	// Model, when set, is the model of every role whatever the file says:
+	// the --model flag.
+	Model string `yaml:"-"`
+	// Path is the file the config came from; empty when it came from the
+	// environment alone.
+	Path string `yaml:"-"`
+
+	env func(string) string
+}
+
+// ClientConfig is one model client in AutoGen's component form: a provider
+// and its settings.
+type ClientConfig struct {
+	// Provider is "openai" or "azure", or AutoGen's class name
+	// (autogen_ext.models.openai.OpenAIChatCompletionClient,
+	// AzureOpenAIChatCompletionClient). Empty means openai.
+	Provider string         `yaml:"provider,omitempty"`
+	Config   ClientSettings `yaml:"config"`
+	// Price, when set, lets m1 report the cost of a run.
+	Price *Price `yaml:"price,omitempty"`
+}
+
+// ClientSettings are a client's settings, named as AutoGen names them.
+// Settings m1 does not use (temperature, max_retries, ...) are ignored.
+type ClientSettings struct {
+	Model string `yaml:"model,omitempty"`
+	// BaseURL of an OpenAI-compatible server; defaults to OPENAI_BASE_URL,
+	// then OpenAI's own.
+	BaseURL string `yaml:"base_url,omitempty"`
+	// APIKey defaults to OPENAI_API_KEY (AZURE_OPENAI_API_KEY for Azure),
+	// except when BaseURL names a server other than OpenAI's: a key from
+	// the environment is not sent to a server it was not meant for. Such a
+	// server gets NoKey unless api_key is set (e.g. api_key: ${MY_KEY}).
+	APIKey string `yaml:"api_key,omitempty"`
+	// AzureEndpoint is the Azure resource URL (https://NAME.openai.azure.com/);
+	// defaults to AZURE_OPENAI_ENDPOINT.
+	AzureEndpoint   string `yaml:"azure_endpoint,omitempty"`
+	AzureDeployment string `yaml:"azure_deployment,omitempty"`
+	// APIVersion is Azure's api-version; defaults to OPENAI_API_VERSION,
+	// then DefaultAzureAPIVersion.
+	APIVersion string     `yaml:"api_version,omitempty"`
+	ModelInfo  *ModelInfo `yaml:"model_info,omitempty"`
+	// AzureADTokenProvider is recognised only to say that m1 cannot use it.
+	AzureADTokenProvider map[string]any `yaml:"azure_ad_token_provider,omitempty"`
+}
+
+// ModelInfo states what a model can do. Fields left out take the defaults
+// of model.DefaultInfo for the model's name.
+type ModelInfo struct {
+	Vision           *bool `yaml:"vision,omitempty"`
+	FunctionCalling  *bool `yaml:"function_calling,omitempty"`
+	JSONOutput       *bool `yaml:"json_output,omitempty"`
+	StructuredOutput *bool `yaml:"structured_output,omitempty"`
+	ContextWindow    int   `yaml:"context_window,omitempty"`
+	// Family is accepted from AutoGen configs and not used.
+	Family string `yaml:"family,omitempty"`
+}
+
+// Price is what a model costs, in US dollars per million tokens.
+type Price struct {
+	PromptPerMillion     float64 `yaml:"prompt_per_million"`
+	CompletionPerMillion float64 `yaml:"completion_per_million"`
+}
+
+// Cost is the price of u in US dollars.
+func (p Price) Cost(u agent.Usage) float64 {
+	return (float64(u.PromptTokens)*p.PromptPerMillion + float64(u.CompletionTokens)*p.CompletionPerMillion) / 1e6
+}
+
+// Error is a configuration the user must fix; the CLI exits with status 2
+// on it. Its text never contains an API key.
+type Error struct {
+	// Path is the config file, empty when there is none.
+	Path string
+	// Role is the client the error is about, if any ("client", "coder_client").
+	Role string
+	Msg  string
+	Err  error
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("config")
+	if e.Path != "" {
+		b.WriteString(" " + e.Path)
+	}
+	if e.Role != "" {
+		b.WriteString(": " + e.Role)
+	}
+	b.WriteString(": " + e.Msg)
+	if e.Err != nil {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Load reads the config file at path, or with path empty builds the config
+// from the environment alone. env looks up environment variables (nil means
+// os.Getenv). Every role is resolved, so a missing key or unknown provider
+// is reported here, as an *Error.
+func Load(path string, env func(string) string) (*Config, error) {
+	var data []byte
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, &Error{Path: path, Msg: "cannot read the file; check the --config path", Err: errors.Unwrap(err)}
+		}
+	}
+	return Parse(data, path, env)
+}
+
+// Parse is Load for a config already in memory; path is used in messages
+// only.
+func Parse(data []byte, path string, env func(string) string) (*Config, error) {
+	if env == nil {
+		env = os.Getenv
+	}
+	cfg := &Config{Path: path, env: env}
+	if err := cfg.parse(data); err != nil {
+		return nil, err
+	}
+	for _, role := range Roles {
+		if _, err := cfg.Endpoint(role); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+func (c *Config) parse(data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return &Error{Path: c.Path, Msg: "not valid YAML", Err: err}
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file: defaults and environment
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return &Error{Path: c.Path, Msg: "want a mapping with a client: key at the top"}
+	}
+	expand(root, c.env)
+	if err := root.Decode(c); err != nil {
+		return &Error{Path: c.Path, Msg: "unexpected shape", Err: err}
+	}
+	return nil
+}
+
+// expand replaces $VAR and ${VAR} in every string value; $$ is a literal $.
+func expand(n *yaml.Node, env func(string) string) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && strings.Contains(n.Value, "$") {
+		v := os.Expand(n.Value, func(name string) string {
+			if name == "$" {
+				return "$"
+			}
+			return env(name)
+		})
+		if v != n.Value && n.Style == 0 {
+			n.Tag = "" // let "${CTX}" become a number again
+		}
+		n.Value = v
+	}
+	for _, child := range n.Content {
+		expand(child, env)
+	}
+}
+
+// client returns the client config of role and the key it was found under.
+func (c *Config) client(role string) (*ClientConfig, string, error) {
+	var cc *ClientConfig
+	switch role {
+	case RoleOrchestrator:
+		cc = c.OrchestratorClient
+	case RoleCoder:
+		cc = c.CoderClient
+	case RoleWebSurfer:
+		cc = c.WebSurferClient
+	case RoleFileSurfer:
+		cc = c.FileSurferClient
+	case "", "client":
+	default:
+		return nil, "", fmt.Errorf("config: unknown role %q (want one of %s)", role, strings.Join(Roles, ", "))
+	}
+	if cc != nil {
+		return cc, role + "_client", nil
+	}
+	if c.Client != nil {
+		return c.Client, "client", nil
+	}
+	return &ClientConfig{}, "client", nil
+}
+
+// Endpoint resolves the model endpoint of role (one of Roles), falling
+// back to Client, then to the environment. Precedence, highest first:
+// Config.Model (the --model flag); the file; OPENAI_API_KEY,
+// OPENAI_BASE_URL and M1_MODEL; DefaultModel and OpenAI's base URL.
+func (c *Config) Endpoint(role string) (model.Endpoint, error) {
+	cc, key, err := c.client(role)
+	if err != nil {
+		return model.Endpoint{}, err
+	}
+	env := c.env
+	if env == nil {
+		env = os.Getenv
+	}
+	fail := func(format string, args ...any) (model.Endpoint, error) {
+		return model.Endpoint{}, &Error{Path: c.Path, Role: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	provider, ok := Provider(cc.Provider)
+	if !ok {
+		return fail("unknown provider %q: use openai (any OpenAI-compatible server: OpenAI, Ollama, vLLM, llama.cpp) or azure", cc.Provider)
+	}
+	s := cc.Config
+	ep := model.Endpoint{
+		Provider: provider,
+		Model:    first(c.Model, s.Model, env("M1_MODEL"), DefaultModel),
+		Role:     role,
+	}
+	switch provider {
+	case model.ProviderOpenAI:
+		ep.BaseURL = first(s.BaseURL, env("OPENAI_BASE_URL"), model.DefaultBaseURL)
+		ep.APIKey = s.APIKey
+		// OPENAI_API_KEY goes with OPENAI_BASE_URL or OpenAI itself, never
+		// to another server a file names: that one's key must be named too.
+		if ep.APIKey == "" && (s.BaseURL == "" || isOpenAI(s.BaseURL)) {
+			ep.APIKey = env("OPENAI_API_KEY")
+		}
+		if ep.APIKey == "" {
+			if isOpenAI(ep.BaseURL) {
+				if c.Path == "" {
+					return fail("no API key for %s: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local OpenAI-compatible server such as Ollama), or pass --config FILE", ep)
+				}
+				return fail("no API key for %s: set api_key in the file (e.g. api_key: ${OPENAI_API_KEY}) or OPENAI_API_KEY, or set base_url to a local OpenAI-compatible server", ep)
+			}
+			ep.APIKey = NoKey
+		}
+	case model.ProviderAzure:
+		ep.BaseURL = first(s.AzureEndpoint, s.BaseURL, env("AZURE_OPENAI_ENDPOINT"))
+		ep.APIKey = first(s.APIKey, env("AZURE_OPENAI_API_KEY"))
+		ep.APIVersion = first(s.APIVersion, env("OPENAI_API_VERSION"), DefaultAzureAPIVersion)
+		ep.AzureDeployment = s.AzureDeployment
+		if ep.BaseURL == "" {
+			return fail("azure client for %s has no endpoint: set azure_endpoint (https://NAME.openai.azure.com/) or AZURE_OPENAI_ENDPOINT", ep.Model)
+		}
+		if ep.APIKey == "" {
+			if s.AzureADTokenProvider != nil {
+				return fail("azure_ad_token_provider is not supported by m1: set api_key or AZURE_OPENAI_API_KEY for %s", ep)
+			}
+			return fail("no API key for %s: set api_key or AZURE_OPENAI_API_KEY", ep)
+		}
+	}
+	if _, err := url.ParseRequestURI(ep.BaseURL); err != nil {
+		return fail("base URL %q is not a URL", ep.BaseURL)
+	}
+	ep.Info = resolveInfo(ep.Model, s.ModelInfo)
+	return ep, nil
+}
+
+// Price returns the cost in US dollars of usage u by name, a role
+// ("web_surfer") or an agent's name ("WebSurfer"), priced by that role's
+// client; false when no price is configured for it.
+func (c *Config) Price(name string, u agent.Usage) (float64, bool) {
+	role, ok := roleOf(name)
+	if !ok {
+		return 0, false
+	}
+	cc, _, err := c.client(role)
+	if err != nil || cc.Price == nil {
+		return 0, false
+	}
+	return cc.Price.Cost(u), true
+}
+
+// roleOf maps a role or an agent's name to its role.
+func roleOf(name string) (string, bool) {
+	key := strings.ToLower(strings.ReplaceAll(name, "_", ""))
+	for _, r := range Roles {
+		if strings.ReplaceAll(r, "_", "") == key {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// Provider maps a provider name, m1's or AutoGen's, to model.ProviderOpenAI
+// or model.ProviderAzure; false when it is neither.
+func Provider(name string) (string, bool) {
+	short := name[strings.LastIndex(name, ".")+1:]
+	switch strings.ToLower(short) {
+	case "", "openai", "openaichatcompletionclient":
+		return model.ProviderOpenAI, true
+	case "azure", "azureopenai", "azureopenaichatcompletionclient":
+		return model.ProviderAzure, true
+	}
+	return "", false
+}
+
+// resolveInfo starts from the defaults for the model's name and applies
+// what the config states.
+func resolveInfo(name string, mi *ModelInfo) model.Info {
+	info := model.DefaultInfo(name)
+	if mi == nil {
+		return info
+	}
+	set := func(dst *bool, src *bool) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&info.Vision, mi.Vision)
+	set(&info.FunctionCalling, mi.FunctionCalling)
+	set(&info.JSONOutput, mi.JSONOutput)
+	set(&info.StructuredOutput, mi.StructuredOutput)
+	if mi.ContextWindow > 0 {
+		info.ContextWindow = mi.ContextWindow
+	}
+	return info
+}
+
+// isOpenAI reports whether base is OpenAI's own API, which needs a key.
+func isOpenAI(base string) bool {
+	u, err := url.Parse(base)
+	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
+}
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// redactedKey replaces API keys in printed configs.
+const redactedKey = "[redacted]"
+
+// Redacted returns a copy of c with every API key replaced, fit to print.
+func (c *Config) Redacted() *Config {
+	out := *c
+	for _, p := range []**ClientConfig{&out.Client, &out.OrchestratorClient, &out.CoderClient, &out.WebSurferClient, &out.FileSurferClient} {
+		if *p == nil {
+			continue
+		}
+		cc := **p
+		if cc.Config.APIKey != "" {
+			cc.Config.APIKey = redactedKey
+		}
+		*p = &cc
+	}
+	return &out
+}
+
+// String renders c as YAML without its keys.
+func (c *Config) String() string {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c.Redacted()); err != nil {
+		return "config: " + err.Error()
+	}
+	return b.String()
+}
+
+// GoString keeps %#v from printing keys.
+func (c *Config) GoString() string { return c.String() }

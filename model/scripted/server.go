@@ -1,0 +1,462 @@
+package scripted
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// Server is a running scripted model. It is safe for concurrent requests.
+type Server struct {
+	sc   *Scenario
+	ts   *httptest.Server
+	done chan struct{}
+	once sync.Once
+
+	mu    sync.Mutex
+	next  []int // per rule: index of the next reply
+	reqs  []Recorded
+	calls int // tool call ids handed out
+}
+
+// Recorded is one request the server received.
+type Recorded struct {
+	// Path is the URL path, e.g. /v1/chat/completions.
+	Path   string
+	Header http.Header
+	// Body is the raw request body.
+	Body []byte
+	// Request is Body decoded; zero when it did not decode.
+	Request openai.ChatCompletionRequest
+	// Rule is the name of the rule that served the request, empty when
+	// none did.
+	Rule string
+}
+
+// New starts a scripted server on a loopback port. With t non-nil, an
+// invalid scenario fails the test and the server closes when the test ends;
+// with t nil, an invalid scenario panics and the caller must Close it.
+func New(t testing.TB, sc *Scenario) *Server {
+	if t != nil {
+		t.Helper()
+	}
+	s, err := Listen("127.0.0.1:0", sc)
+	if err != nil {
+		if t == nil {
+			panic(err)
+		}
+		t.Fatalf("scripted server: %v", err)
+	}
+	if t != nil {
+		t.Cleanup(s.Close)
+	}
+	return s
+}
+
+// Listen starts a scripted server on addr (host:port, port 0 for any).
+func Listen(addr string, sc *Scenario) (*Server, error) {
+	c := *sc
+	c.Rules = append([]Rule(nil), sc.Rules...)
+	if err := c.compile(); err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("scripted server: %w", err)
+	}
+	s := &Server{sc: &c, done: make(chan struct{}), next: make([]int, len(c.Rules))}
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.ts.Listener.Close()
+	s.ts.Listener = l
+	s.ts.Start()
+	return s, nil
+}
+
+// URL is the server's OpenAI base URL, ending in /v1.
+func (s *Server) URL() string { return s.ts.URL + "/v1" }
+
+// Requests returns the chat completion requests received so far, in
+// arrival order.
+func (s *Server) Requests() []Recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Recorded(nil), s.reqs...)
+}
+
+// Close stops the server, ending delayed replies at once.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		close(s.done)
+		s.ts.CloseClientConnections()
+		s.ts.Close()
+	})
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models"):
+		s.serveModels(w)
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/chat/completions"):
+		s.serveChat(w, r)
+	default:
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("scripted: no route for %s %s", r.Method, r.URL.Path))
+	}
+}
+
+func (s *Server) serveModels(w http.ResponseWriter) {
+	models := s.sc.Models
+	if len(models) == 0 {
+		models = []string{"scripted"}
+	}
+	list := openai.ModelsList{}
+	for _, m := range models {
+		list.Models = append(list.Models, openai.Model{ID: m, Object: "model", OwnedBy: "scripted"})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": list.Models})
+}
+
+func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	rec := Recorded{Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
+	decodeErr := json.Unmarshal(body, &rec.Request)
+	req := rec.Request
+
+	var (
+		reply Reply
+		found bool
+	)
+	authorized := s.authorized(r)
+	s.mu.Lock()
+	if decodeErr == nil && authorized && !(req.Stream && s.sc.StreamError) {
+		reply, rec.Rule, found = s.pick(req)
+	}
+	s.reqs = append(s.reqs, rec)
+	s.mu.Unlock()
+
+	switch {
+	case decodeErr != nil:
+		writeError(w, http.StatusBadRequest, "invalid_json", fmt.Sprintf("scripted: request body is not a chat completion request: %v", decodeErr))
+		return
+	case !authorized:
+		writeError(w, http.StatusUnauthorized, "invalid_api_key", "scripted: incorrect API key provided")
+		return
+	case req.Stream && s.sc.StreamError:
+		writeError(w, http.StatusBadRequest, "unsupported", "scripted: streaming is not supported by this server")
+		return
+	case !found:
+		last := ""
+		if n := len(req.Messages); n > 0 {
+			last = req.Messages[n-1].Role + ": " + truncate(messageText(req.Messages[n-1]), 200)
+		}
+		writeError(w, http.StatusBadRequest, "no_rule", fmt.Sprintf("scripted scenario %q: no rule matches the request; last message %q", s.sc.Name, last))
+		return
+	}
+	s.reply(w, r, req, reply)
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	if s.sc.APIKey == "" {
+		return true
+	}
+	return r.Header.Get("Authorization") == "Bearer "+s.sc.APIKey || r.Header.Get("api-key") == s.sc.APIKey
+}
+
+// pick finds the first matching rule and takes its next reply. s.mu is held.
+func (s *Server) pick(req openai.ChatCompletionRequest) (Reply, string, bool) {
+	for i := range s.sc.Rules {
+		rule := &s.sc.Rules[i]
+		exhausted := s.next[i] >= len(rule.Replies)
+		if exhausted && rule.Repeat != nil && !*rule.Repeat {
+			continue
+		}
+		if !rule.matches(req) {
+			continue
+		}
+		n := min(s.next[i], len(rule.Replies)-1)
+		s.next[i]++
+		return rule.Replies[n], rule.Name, true
+	}
+	return Reply{}, "", false
+}
+
+func (r *Rule) matches(req openai.ChatCompletionRequest) bool {
+	msgs := req.Messages
+	if r.match != nil && (len(msgs) == 0 || !r.match.MatchString(messageText(msgs[len(msgs)-1]))) {
+		return false
+	}
+	if r.system != nil {
+		sys, ok := "", false
+		for _, m := range msgs {
+			if m.Role == openai.ChatMessageRoleSystem {
+				sys, ok = messageText(m), true
+				break
+			}
+		}
+		if !ok || !r.system.MatchString(sys) {
+			return false
+		}
+	}
+	if r.anyRe != nil {
+		texts := make([]string, len(msgs))
+		for i, m := range msgs {
+			texts[i] = messageText(m)
+		}
+		if !r.anyRe.MatchString(strings.Join(texts, "\n")) {
+			return false
+		}
+	}
+	for _, name := range r.Tools {
+		if !offers(req.Tools, name) {
+			return false
+		}
+	}
+	return true
+}
+
+func offers(tools []openai.Tool, name string) bool {
+	for _, t := range tools {
+		if t.Function != nil && t.Function.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// messageText is a message's text: its content or its text parts.
+func messageText(m openai.ChatCompletionMessage) string {
+	if len(m.MultiContent) == 0 {
+		return m.Content
+	}
+	var b strings.Builder
+	for _, p := range m.MultiContent {
+		if p.Type == openai.ChatMessagePartTypeText {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(p.Text)
+		}
+	}
+	return b.String()
+}
+
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCompletionRequest, rep Reply) {
+	if rep.Delay > 0 {
+		t := time.NewTimer(rep.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		}
+	}
+	if rep.Reset {
+		hangUp(w)
+		return
+	}
+	if rep.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(rep.RetryAfter))
+	}
+	if status := rep.Status; (status != 0 && status != http.StatusOK) || rep.ErrorCode != "" {
+		if status == 0 || status == http.StatusOK {
+			status = http.StatusBadRequest
+		}
+		msg := rep.Content
+		if msg == "" {
+			msg = fmt.Sprintf("scripted error %d", status)
+		}
+		writeError(w, status, rep.ErrorCode, msg)
+		return
+	}
+
+	content := rep.Content
+	if rep.Empty {
+		content = ""
+	}
+	s.mu.Lock()
+	calls := make([]openai.ToolCall, len(rep.ToolCalls))
+	for i, c := range rep.ToolCalls {
+		s.calls++
+		calls[i] = openai.ToolCall{
+			Index:    new(i),
+			ID:       fmt.Sprintf("call_%d", s.calls),
+			Type:     openai.ToolTypeFunction,
+			Function: openai.FunctionCall{Name: c.Name, Arguments: c.Arguments},
+		}
+	}
+	s.mu.Unlock()
+	usage := estimateUsage(req, content, calls)
+	if rep.Usage != nil {
+		usage = openai.Usage{
+			PromptTokens:     rep.Usage.PromptTokens,
+			CompletionTokens: rep.Usage.CompletionTokens,
+			TotalTokens:      rep.Usage.PromptTokens + rep.Usage.CompletionTokens,
+		}
+	}
+	finish := openai.FinishReasonStop
+	if len(calls) > 0 {
+		finish = openai.FinishReasonToolCalls
+	}
+	if req.Stream && !s.sc.NoStream {
+		includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+		s.stream(w, req.Model, content, calls, finish, usage, includeUsage, rep)
+		return
+	}
+	for i := range calls {
+		calls[i].Index = nil
+	}
+	resp := openai.ChatCompletionResponse{
+		ID:      "chatcmpl-scripted",
+		Object:  "chat.completion",
+		Created: time.Now().Unix(),
+		Model:   req.Model,
+		Choices: []openai.ChatCompletionChoice{{
+			Message: openai.ChatCompletionMessage{
+				Role:      openai.ChatMessageRoleAssistant,
+				Content:   content,
+				ToolCalls: calls,
+			},
+			FinishReason: finish,
+		}},
+		Usage: usage,
+	}
+	body, _ := json.Marshal(resp)
+	if rep.Malformed {
+		body = []byte(`{"id": "chatcmpl-scripted", "choices": [ {"message": oops } `)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if rep.Cut {
+		_, _ = w.Write(body[:len(body)/2])
+		hangUp(w)
+		return
+	}
+	_, _ = w.Write(body)
+}
+
+// stream sends the reply as server-sent events, as OpenAI does: a role
+// chunk, content deltas, tool call deltas, a finish chunk, then the usage
+// chunk when asked for, then [DONE].
+func (s *Server) stream(w http.ResponseWriter, model, content string, calls []openai.ToolCall, finish openai.FinishReason, usage openai.Usage, includeUsage bool, rep Reply) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	created := time.Now().Unix()
+	send := func(choices []openai.ChatCompletionStreamChoice, u *openai.Usage) {
+		chunk := openai.ChatCompletionStreamResponse{
+			ID: "chatcmpl-scripted", Object: "chat.completion.chunk", Created: created,
+			Model: model, Choices: choices, Usage: u,
+		}
+		b, _ := json.Marshal(chunk)
+		fmt.Fprintf(w, "data: %s\n\n", b)
+		_ = rc.Flush()
+	}
+	delta := func(d openai.ChatCompletionStreamChoiceDelta) {
+		send([]openai.ChatCompletionStreamChoice{{Delta: d}}, nil)
+	}
+
+	delta(openai.ChatCompletionStreamChoiceDelta{Role: openai.ChatMessageRoleAssistant})
+	if rep.Malformed {
+		fmt.Fprint(w, "data: {\"choices\": [ oops\n\n")
+		_ = rc.Flush()
+		fmt.Fprint(w, "data: [DONE]\n\n")
+		return
+	}
+	words := strings.SplitAfter(content, " ")
+	if content == "" {
+		words = nil
+	}
+	if rep.Cut {
+		for _, wd := range words[:len(words)/2] {
+			delta(openai.ChatCompletionStreamChoiceDelta{Content: wd})
+		}
+		hangUp(w)
+		return
+	}
+	for _, wd := range words {
+		delta(openai.ChatCompletionStreamChoiceDelta{Content: wd})
+	}
+	for i, c := range calls {
+		args := c.Function.Arguments
+		half := len(args) / 2
+		delta(openai.ChatCompletionStreamChoiceDelta{ToolCalls: []openai.ToolCall{{
+			Index: new(i), ID: c.ID, Type: c.Type,
+			Function: openai.FunctionCall{Name: c.Function.Name, Arguments: args[:half]},
+		}}})
+		delta(openai.ChatCompletionStreamChoiceDelta{ToolCalls: []openai.ToolCall{{
+			Index: new(i), Function: openai.FunctionCall{Arguments: args[half:]},
+		}}})
+	}
+	send([]openai.ChatCompletionStreamChoice{{FinishReason: finish}}, nil)
+	if includeUsage {
+		send([]openai.ChatCompletionStreamChoice{}, &usage)
+	}
+	fmt.Fprint(w, "data: [DONE]\n\n")
+	_ = rc.Flush()
+}
+
+// hangUp flushes what was written and closes the connection without
+// finishing the response.
+func hangUp(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	conn, _, err := rc.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	conn.Close()
+}
+
+func estimateUsage(req openai.ChatCompletionRequest, content string, calls []openai.ToolCall) openai.Usage {
+	prompt := 0
+	for _, m := range req.Messages {
+		prompt += len(messageText(m))
+	}
+	completion := len(content)
+	for _, c := range calls {
+		completion += len(c.Function.Name) + len(c.Function.Arguments)
+	}
+	u := openai.Usage{PromptTokens: max(1, prompt/4), CompletionTokens: max(1, completion/4)}
+	u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	return u
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	e := map[string]any{"message": msg, "type": "invalid_request_error", "param": nil, "code": nil}
+	if code != "" {
+		e["code"] = code
+	}
+	writeJSON(w, status, map[string]any{"error": e})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	_ = json.NewEncoder(&buf).Encode(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
