@@ -41,6 +41,11 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("SCENARIOS", scenarios)
+			files, err := filepath.Abs("../../testdata/files")
+			if err != nil {
+				return err
+			}
+			env.Setenv("FILES", files)
 			env.Setenv("XDG_STATE_HOME", filepath.Join(env.WorkDir, "state"))
 			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
 			env.Setenv("OPENAI_API_KEY", "")
@@ -105,16 +110,26 @@ func cmdScripted(ts *testscript.TestScript, neg bool, args []string) {
 	setServer(ts, srv)
 }
 
-// requests [-rule NAME] COUNT [REGEXP]: the server got COUNT chat requests
-// (whose last message matches REGEXP, or that rule NAME served).
+// requests [-rule NAME] [-with REGEXP] COUNT [REGEXP]: the server got COUNT
+// chat requests whose last message matches REGEXP, that rule NAME served,
+// and whose body matches every -with REGEXP.
 func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
 	srv := server(ts)
 	rule := ""
-	if len(args) > 1 && args[0] == "-rule" {
-		rule, args = args[1], args[2:]
+	var with []*regexp.Regexp
+	for len(args) > 1 && strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "-rule":
+			rule = args[1]
+		case "-with":
+			with = append(with, regexp.MustCompile(args[1]))
+		default:
+			ts.Fatalf("requests: unknown flag %s", args[0])
+		}
+		args = args[2:]
 	}
 	if len(args) < 1 || len(args) > 2 {
-		ts.Fatalf("usage: requests [-rule NAME] COUNT [REGEXP]")
+		ts.Fatalf("usage: requests [-rule NAME] [-with REGEXP] COUNT [REGEXP]")
 	}
 	want, err := strconv.Atoi(args[0])
 	ts.Check(err)
@@ -125,6 +140,9 @@ func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
 	got := 0
 	for _, r := range srv.Requests() {
 		if rule != "" && r.Rule != rule {
+			continue
+		}
+		if !matchAll(with, r.Body) {
 			continue
 		}
 		if re != nil {
@@ -138,6 +156,15 @@ func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
 	if (got == want) == neg {
 		ts.Fatalf("got %d matching requests, want %s%d", got, map[bool]string{true: "not ", false: ""}[neg], want)
 	}
+}
+
+func matchAll(res []*regexp.Regexp, b []byte) bool {
+	for _, re := range res {
+		if !re.Match(b) {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonlines FILE: every line of FILE is a JSON event with the common

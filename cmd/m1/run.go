@@ -33,7 +33,7 @@ type runOptions struct {
 	Timeout    time.Duration `json:"timeout,omitempty"`
 	WorkDir    string        `json:"work_dir"`
 	Agents     []string      `json:"agents"`
-	team       teamOptions
+	Team       teamOptions   `json:"team"`
 }
 
 func defaultRunOptions() *runOptions {
@@ -52,7 +52,7 @@ func (o *runOptions) addFlags(cmd *cobra.Command) {
 	o.addLimitFlags(cmd)
 	fl.StringVar(&o.WorkDir, "work-dir", "", "working directory the agents read and write (default: the current directory)")
 	fl.StringSliceVar(&o.Agents, "agents", o.Agents, "team members besides the Orchestrator: "+strings.Join(allAgents(), ","))
-	o.team.addFlags(cmd)
+	o.Team.addFlags(cmd)
 }
 
 func (o *runOptions) addLimitFlags(cmd *cobra.Command) {
@@ -144,7 +144,8 @@ func execute(ctx context.Context, f *factory, opts *runOptions, cfg *config.Conf
 	if err != nil {
 		return err
 	}
-	team, err := buildTeam(ctx, f, opts, cfg, sess, emit)
+	hum := newHumanIO(f, opts, emit)
+	team, err := buildTeam(ctx, f, opts, cfg, sess, hum, emit)
 	if err != nil {
 		return err
 	}
@@ -162,7 +163,7 @@ func execute(ctx context.Context, f *factory, opts *runOptions, cfg *config.Conf
 				fmt.Fprintf(f.io.Err, "m1: warning: %v\n", err)
 			}
 		},
-		ReviewPlan: opts.team.planReviewer(f, emit),
+		ReviewPlan: hum.review,
 	})
 	res := start(o)
 	emit(res.Event(sess.ID))

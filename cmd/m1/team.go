@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"time"
 	"slices"
 	"strings"
 
@@ -11,8 +13,10 @@ import (
 	"github.com/m1-project/m1/agent"
 	"github.com/m1-project/m1/coder"
 	"github.com/m1-project/m1/config"
+	"github.com/m1-project/m1/human"
 	"github.com/m1-project/m1/model"
 	"github.com/m1-project/m1/session"
+	"github.com/m1-project/m1/surfers/file"
 )
 
 // Short names of the agents for --agents.
@@ -39,13 +43,62 @@ func validateAgents(names []string) error {
 	return nil
 }
 
-// teamOptions are the flags of the agents themselves.
-type teamOptions struct{}
+// teamOptions are the flags of the agents themselves and of the human's
+// part in the run.
+type teamOptions struct {
+	AllowPaths []string      `json:"allow_paths,omitempty"`
+	Viewport   int           `json:"viewport,omitempty"`
+	HIL        bool          `json:"hil,omitempty"`
+	HILTimeout time.Duration `json:"hil_timeout,omitempty"`
+	Approve    bool          `json:"approve,omitempty"`
+	Yes        bool          `json:"yes,omitempty"`
+}
 
-func (t *teamOptions) addFlags(cmd *cobra.Command) {}
+func (t *teamOptions) addFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&t.AllowPaths, "allow-path", nil, "a further folder the FileSurfer may read (repeatable; the work dir is always allowed)")
+	fl.IntVar(&t.Viewport, "viewport", file.DefaultViewportSize, "characters of a file the FileSurfer shows per page")
+	fl.BoolVar(&t.HIL, "hil", false, "bring yourself into the team: the orchestrator may ask you, and you review the plan (answers are read from stdin)")
+	fl.DurationVar(&t.HILTimeout, "hil-timeout", 10*time.Minute, "how long to wait for an answer before going on without one (0: no limit)")
+	fl.BoolVar(&t.Approve, "approve", false, "ask before each code run and each browser action with side effects (on with --hil)")
+	fl.BoolVar(&t.Yes, "yes", false, "approve every action without asking")
+}
 
-// planReviewer returns the plan review hook, or nil without --hil.
-func (t *teamOptions) planReviewer(f *factory, emit func(agent.Event)) func(context.Context, string) (string, error) {
+// humanIO is the person's side of a run: the one input all questions read
+// from, and where prompts go.
+type humanIO struct {
+	in       *human.Input
+	prompt   io.Writer
+	approver agent.Approver
+	review   func(context.Context, string) (string, error)
+}
+
+// newHumanIO sets up questions, plan review and approvals from the flags.
+// Approvals are asked with --approve or --hil (answers may come through a
+// pipe then); otherwise only on a terminal, for actions that always need
+// one (code on the host); without a terminal those are refused.
+func newHumanIO(f *factory, opts *runOptions, emit func(agent.Event)) *humanIO {
+	t := opts.Team
+	h := &humanIO{in: human.NewInput(f.io.In, f.io.InTTY, t.HILTimeout)}
+	if f.io.InTTY && f.io.ErrTTY {
+		h.prompt = f.io.Err
+	}
+	if t.HIL {
+		h.review = human.PlanReviewer(h.in, h.prompt, emit)
+	}
+	if !t.Yes {
+		asked := t.Approve || t.HIL
+		h.approver = human.NewApprover(h.in, h.prompt, emit, asked || f.io.InTTY)
+	}
+	return h
+}
+
+// approvals returns the approver for actions that need one only with
+// --approve or --hil, or nil.
+func (h *humanIO) approvals(opts *runOptions) agent.Approver {
+	if opts.Team.Approve || opts.Team.HIL {
+		return h.approver
+	}
 	return nil
 }
 
@@ -69,7 +122,7 @@ func newClient(cfg *config.Config, role string, opts *runOptions) (model.Client,
 }
 
 // buildTeam makes the agents named by --agents, in a fixed order.
-func buildTeam(ctx context.Context, f *factory, opts *runOptions, cfg *config.Config, sess *session.Session, emit func(agent.Event)) ([]agent.Agent, error) {
+func buildTeam(ctx context.Context, f *factory, opts *runOptions, cfg *config.Config, sess *session.Session, hum *humanIO, emit func(agent.Event)) ([]agent.Agent, error) {
 	var team []agent.Agent
 	if slices.Contains(opts.Agents, agentCoder) {
 		c, err := newClient(cfg, config.RoleCoder, opts)
@@ -77,6 +130,17 @@ func buildTeam(ctx context.Context, f *factory, opts *runOptions, cfg *config.Co
 			return nil, err
 		}
 		team = append(team, coder.New(c, coder.WithStreaming(!opts.NoStream && !opts.JSON)))
+	}
+	if slices.Contains(opts.Agents, agentFile) {
+		c, err := newClient(cfg, config.RoleFileSurfer, opts)
+		if err != nil {
+			return nil, err
+		}
+		team = append(team, file.New(c, file.WithWorkDir(opts.WorkDir), file.WithAllowPaths(opts.Team.AllowPaths...),
+			file.WithViewportSize(opts.Team.Viewport)))
+	}
+	if opts.Team.HIL {
+		team = append(team, human.NewUser(hum.in, hum.prompt))
 	}
 	return team, nil
 }

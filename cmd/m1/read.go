@@ -1,0 +1,36 @@
+package main
+
+import (
+	"errors"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/m1-project/m1/surfers/file"
+	"github.com/m1-project/m1/surfers/file/convert"
+)
+
+func newReadCmd(f *factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "read FILE",
+		Short: "Print a file (or folder) as markdown, exactly as the FileSurfer sees it",
+		Long: `Print a file as markdown, exactly as the FileSurfer sees it: documents (PDF,
+DOCX, PPTX, XLSX, XLS, EPUB), web pages, tables (CSV, TSV), notebooks, feeds,
+archives, images and media metadata, and text in any common charset.`,
+		Example: `  m1 read report.xlsx
+  m1 read slides.pptx | less`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := os.Stat(args[0]); err != nil {
+				return usagef("read %s: %v", args[0], errors.Unwrap(err))
+			}
+			err := file.Render(cmd.Context(), args[0], f.io.Out)
+			var fe *convert.FormatError
+			if errors.As(err, &fe) {
+				// The page explaining the problem is already printed.
+				return statusError{status: "error"}
+			}
+			return err
+		},
+	}
+}
