@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
