@@ -117,9 +117,9 @@ func (o *Orchestrator) Resume(ctx context.Context, st State, followUp string) Re
 		o.st.Task = followUp
 		o.st.Facts, o.st.Plan = "", ""
 		o.st.InLoop, o.st.Done = false, false
-		// The earlier request and its answer stay in the thread as context.
-		carry := fmt.Sprintf("Earlier request: %s\n\nIts final answer: %s", prev, o.st.FinalAnswer)
-		o.st.Thread = append(o.st.Thread, agent.NewMessage(agent.OrchestratorName, carry))
+		// The earlier request and its answer stay in every task ledger.
+		o.st.Earlier = strings.TrimSpace(fmt.Sprintf("%s\n\nEarlier request: %s\nIts final answer: %s", o.st.Earlier, prev, o.st.FinalAnswer))
+		o.st.Thread = append(o.st.Thread, agent.NewMessage(agent.OrchestratorName, o.st.Earlier))
 		o.st.FinalAnswer, o.st.Status, o.st.StopReason = "", "", ""
 		ev := agent.NewEvent(agent.EventTask, agent.UserName)
 		ev.Content = followUp
@@ -265,7 +265,7 @@ func (o *Orchestrator) startOuterLoop(ctx context.Context) error {
 			return fmt.Errorf("reset %s: %w", a.Name(), err)
 		}
 	}
-	ledger := agent.NewMessage(agent.OrchestratorName, taskLedger(o.st.Task, teamDescription(o.team), o.st.Facts, o.st.Plan))
+	ledger := agent.NewMessage(agent.OrchestratorName, taskLedger(o.st.Earlier, o.st.Task, teamDescription(o.team), o.st.Facts, o.st.Plan))
 	o.st.Thread = []agent.Message{ledger}
 	o.st.InLoop = true
 	o.st.Stalls = 0

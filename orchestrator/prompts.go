@@ -72,8 +72,11 @@ Write the revised short bullet plan for the team below, taking the user's answer
 
 // taskLedger is the message broadcast to every agent at the start of each
 // outer loop.
-func taskLedger(task, team, facts, plan string) string {
-	return fmt.Sprintf(`We are working on this request:
+func taskLedger(earlier, task, team, facts, plan string) string {
+	if earlier != "" {
+		earlier = "Earlier in this session:\n\n" + earlier + "\n\n"
+	}
+	return earlier + fmt.Sprintf(`We are working on this request:
 
 %s
 

@@ -9,7 +9,10 @@ import (
 // State is everything the orchestrator needs to continue a run: it is
 // checkpointed after every turn and restored by resume.
 type State struct {
-	Task    string          `json:"task"`
+	Task string `json:"task"`
+	// Earlier holds the earlier requests of the session and their answers,
+	// for a follow-up; it is part of every task ledger.
+	Earlier string          `json:"earlier,omitempty"`
 	Facts   string          `json:"facts"`
 	Plan    string          `json:"plan"`
 	Thread  []agent.Message `json:"thread"`
