@@ -290,3 +290,23 @@ func TestProvider(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParse checks that no config file, however broken, panics the loader
+// or leaks a key into an error.
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"testdata/magentic-one.yaml", "testdata/magentic-one-azure.yaml", "testdata/roles.yaml"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(config.Sample))
+	env := envOf(map[string]string{"OPENAI_API_KEY": key})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := config.Parse(data, "fuzz.yaml", env)
+		if err != nil && strings.Contains(err.Error(), key) {
+			t.Errorf("error shows the key: %v", err)
+		}
+	})
+}

@@ -24,6 +24,9 @@ var agentColors = map[string]string{
 	agent.UserName:             "147",
 }
 
+// answerWidth is where the final answer's box wraps its text.
+const answerWidth = 80
+
 // Renderer prints events as styled blocks headed by the agent's name.
 type Renderer struct {
 	mu      sync.Mutex
@@ -204,7 +207,12 @@ func (c *Renderer) result(e agent.Event) {
 		style = c.styles.err
 	}
 	if e.FinalAnswer != "" {
-		fmt.Fprintln(c.w, c.styles.box.Render(c.styles.bold.Render("Final answer")+"\n\n"+strings.TrimRight(e.FinalAnswer, "\n")))
+		body := c.styles.bold.Render("Final answer") + "\n\n" + strings.TrimRight(e.FinalAnswer, "\n")
+		box := c.styles.box
+		if lipgloss.Width(body) > answerWidth {
+			box = box.Width(answerWidth)
+		}
+		fmt.Fprintln(c.w, box.Render(body))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %s", c.styles.bold.Render("status"), style.Render(status))

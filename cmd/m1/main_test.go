@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,17 +13,27 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/model/scripted"
 	"github.com/m1-project/m1/session"
+	"github.com/m1-project/m1/terminal"
 )
 
 // TestMain lets testscript run the real m1 main as the "m1" command in a
 // subprocess, so exit codes, signals and stdout are the binary's own.
 func TestMain(m *testing.M) {
+	if os.Getenv("M1_TEST_RUN_MAIN") == "1" {
+		// A test runs this binary as m1 itself (see interrupt_test.go).
+		os.Exit(Main(os.Args[1:], console.System(), os.Getenv))
+	}
 	testscript.Main(m, map[string]func(){
 		"m1": func() { os.Exit(Main(os.Args[1:], console.System(), os.Getenv)) },
 	})
@@ -57,12 +68,20 @@ func TestScripts(t *testing.T) {
 			}
 			return nil
 		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "docker":
+				return dockerCondition()
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"scripted":   cmdScripted,
-			"requests":   cmdRequests,
-			"jsonlines":  cmdJSONLines,
-			"nosecret":   cmdNoSecret,
-			"session-id": cmdSessionID,
+			"scripted":     cmdScripted,
+			"requests":     cmdRequests,
+			"jsonlines":    cmdJSONLines,
+			"nosecret":     cmdNoSecret,
+			"session-id":   cmdSessionID,
+			"nocontainers": cmdNoContainers,
 		},
 	})
 }
@@ -235,4 +254,36 @@ func cmdSessionID(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Created.After(all[j].Created) })
 	ts.Setenv("SESSION", all[0].ID)
+}
+
+// dockerCondition answers the script condition [docker]: whether a Docker
+// engine answers. In CI, where Docker is part of the job, its absence is
+// an error rather than a reason to skip.
+func dockerCondition() (bool, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err == nil {
+		defer cli.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err = cli.Ping(ctx); err == nil {
+			return true, nil
+		}
+	}
+	if os.Getenv("CI") != "" {
+		return false, fmt.Errorf("docker is unreachable in CI: %w", err)
+	}
+	return false, nil
+}
+
+// nocontainers: no container labelled as m1's exists.
+func cmdNoContainers(ts *testscript.TestScript, neg bool, args []string) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	ts.Check(err)
+	defer cli.Close()
+	list, err := cli.ContainerList(context.Background(), container.ListOptions{All: true,
+		Filters: filters.NewArgs(filters.Arg("label", terminal.LabelManaged+"=true"))})
+	ts.Check(err)
+	if len(list) > 0 {
+		ts.Fatalf("%d m1 containers remain, e.g. %s", len(list), list[0].Names)
+	}
 }

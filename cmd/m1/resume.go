@@ -106,6 +106,7 @@ func resumeSession(ctx context.Context, f *factory, cmd *cobra.Command, root, id
 		sess.Close()
 		return err
 	}
+	cfg.Model = opts.Model
 	return execute(ctx, f, opts, cfg, sess, func(o *orchestrator.Orchestrator) orchestrator.Result {
 		return o.Resume(ctx, st, followUp)
 	}, cp.Agents)

@@ -104,6 +104,7 @@ func runTask(ctx context.Context, f *factory, opts *runOptions, task string) err
 	if err != nil {
 		return err
 	}
+	cfg.Model = opts.Model
 	root, err := session.Root(f.getenv)
 	if err != nil {
 		return err

@@ -1,0 +1,693 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/remote"
+
+	"github.com/m1-project/m1/agent"
+)
+
+// launchTimeout bounds the start of Chrome; a binary that hangs at start is
+// a launch failure, not a wait without end.
+const launchTimeout = 60 * time.Second
+
+// browserNames are looked up in PATH, in this order, when no path is given.
+var browserNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
+
+// ErrNoBrowser is wrapped by the LaunchError returned when no Chrome or
+// Chromium binary is found in PATH.
+var ErrNoBrowser = errors.New("no chromium, chromium-browser, google-chrome or google-chrome-stable in PATH")
+
+// LaunchError reports that the browser could not be started or reached at
+// all. Unlike a page that fails to load, it ends the step with a Go error.
+type LaunchError struct {
+	// Path is the binary that was tried, or the CDP address; empty when none
+	// was found.
+	Path string
+	Err  error
+}
+
+// Error says what failed and how to fix it.
+func (e *LaunchError) Error() string {
+	what := "browser"
+	if e.Path != "" {
+		what += " " + e.Path
+	}
+	return fmt.Sprintf("start %s: %v: install chromium (apt-get install chromium) or pass --browser-path (or --cdp to attach to a running Chrome)", what, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *LaunchError) Unwrap() error { return e.Err }
+
+// errBrowserLost means the browser process went away under an action. The
+// surfer relaunches it and tells the model.
+var errBrowserLost = errors.New("the browser process exited")
+
+// findBrowser returns the binary to launch.
+func findBrowser(path string) (string, error) {
+	if path != "" {
+		p, err := exec.LookPath(path)
+		if err != nil {
+			return path, err
+		}
+		return p, nil
+	}
+	for _, name := range browserNames {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", ErrNoBrowser
+}
+
+// tab is one page target the surfer drives.
+type tab struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	id     target.ID
+	root   bool // the first tab: its context owns the browser
+	track  *tracker
+}
+
+// with returns a context for actions on tb that also ends when ctx ends, so
+// a cancelled step stops waiting without closing the tab.
+func (tb *tab) with(ctx context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(tb.ctx)
+	stop := context.AfterFunc(ctx, cancel)
+	return c, func() { stop(); cancel() }
+}
+
+// download is one file the browser saves.
+type download struct {
+	guid, url, name string
+	final           string // path the file gets once complete
+	state           cdpbrowser.DownloadProgressState
+	received        float64
+	done            chan struct{}
+}
+
+// chrome is the browser of one session: launched lazily, relaunched when it
+// dies, closed by Close. Only the Surfer's goroutine calls its methods; the
+// event listeners share what is guarded by mu.
+type chrome struct {
+	opts   Options
+	policy domainPolicy
+	base   context.Context // ends on close
+
+	allocCancel context.CancelFunc
+	rootCtx     context.Context
+	rootCancel  context.CancelFunc
+	tabs        []*tab
+	active      int
+	lastURL     string
+	profileDir  string // for tests: the user data dir of the launched Chrome
+	shots       int
+
+	mu        sync.Mutex
+	trackers  []*tracker
+	popups    []target.ID
+	known     map[target.ID]bool
+	downloads map[string]*download
+	newDL     []*download
+	reserved  map[string]bool
+}
+
+func newChrome(base context.Context, opts Options) *chrome {
+	return &chrome{
+		opts:      opts,
+		policy:    newDomainPolicy(opts.AllowDomains, opts.BlockDomains),
+		base:      base,
+		known:     map[target.ID]bool{},
+		downloads: map[string]*download{},
+		reserved:  map[string]bool{},
+	}
+}
+
+// running reports whether a browser was launched and is still connected.
+func (c *chrome) running() bool { return c.rootCtx != nil && c.rootCtx.Err() == nil }
+
+// launched reports whether a browser was ever started and not closed.
+func (c *chrome) launched() bool { return c.rootCtx != nil }
+
+func (c *chrome) activeTab() *tab { return c.tabs[c.active] }
+
+// launch starts (or attaches to) Chrome and prepares its first tab.
+func (c *chrome) launch(ctx context.Context) error {
+	var allocCtx context.Context
+	var allocCancel context.CancelFunc
+	where := c.opts.CDPURL
+	if where != "" {
+		allocCtx, allocCancel = remote.NewAllocator(c.base, c.opts.CDPURL)
+	} else {
+		path, err := findBrowser(c.opts.BrowserPath)
+		if err != nil {
+			return &LaunchError{Path: path, Err: err}
+		}
+		where = path
+		ao := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-domain-reliability", true),
+			chromedp.Flag("no-pings", true),
+			chromedp.WindowSize(c.opts.ViewportWidth, c.opts.ViewportHeight),
+		)
+		if os.Getuid() == 0 {
+			ao = append(ao, chromedp.NoSandbox)
+		}
+		if !c.opts.Headless {
+			ao = append(ao, chromedp.VisibleWindow)
+		}
+		allocCtx, allocCancel = chromedp.NewExecAllocator(c.base, ao...)
+	}
+
+	root := &tab{root: true, track: newTracker()}
+	rootCtx, rootCancel := chromedp.NewContext(allocCtx, chromedp.WithListener(c.listener(root)))
+	root.ctx, root.cancel = rootCtx, rootCancel
+	stop := func() {
+		rootCancel()
+		allocCancel()
+	}
+
+	// The first Run binds the browser to rootCtx, so it must not carry the
+	// step's deadline; the wait for it does.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(rootCtx) }()
+	timer := time.NewTimer(launchTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-started:
+		if err != nil {
+			stop()
+			return &LaunchError{Path: where, Err: err}
+		}
+	case <-ctx.Done():
+		stop()
+		<-started
+		return ctx.Err()
+	case <-timer.C:
+		stop()
+		<-started
+		return &LaunchError{Path: where, Err: fmt.Errorf("no answer within %s", launchTimeout)}
+	}
+
+	c.rootCtx, c.rootCancel, c.allocCancel = rootCtx, rootCancel, allocCancel
+	cc := chromedp.FromContext(rootCtx)
+	root.id = cc.Target.TargetID
+	if p := cc.Browser.Process(); p != nil {
+		c.profileDir = profileDirOf(p.Pid)
+	}
+	c.tabs, c.active = []*tab{root}, 0
+	c.mu.Lock()
+	c.trackers = []*tracker{root.track}
+	c.known = map[target.ID]bool{root.id: true}
+	c.popups = nil
+	c.mu.Unlock()
+
+	if err := chromedp.ListenBrowser(rootCtx, c.browserEvent); err != nil {
+		c.shutdown()
+		return &LaunchError{Path: where, Err: err}
+	}
+	if err := c.setDownloads(ctx); err != nil {
+		c.shutdown()
+		return &LaunchError{Path: where, Err: err}
+	}
+	if err := c.setupTab(ctx, root); err != nil {
+		c.shutdown()
+		return &LaunchError{Path: where, Err: err}
+	}
+	return nil
+}
+
+// profileDirOf reads the --user-data-dir of a running process, so tests can
+// check that nothing of it survives Close.
+func profileDirOf(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return ""
+	}
+	for _, arg := range strings.Split(string(b), "\x00") {
+		if v, ok := strings.CutPrefix(arg, "--user-data-dir="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func (c *chrome) setDownloads(ctx context.Context) error {
+	p := cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorDeny, EventsEnabled: ptr(true)}
+	if c.opts.DownloadDir != "" {
+		dir, err := filepath.Abs(c.opts.DownloadDir)
+		if err != nil {
+			return fmt.Errorf("download dir: %w", err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("download dir: %w", err)
+		}
+		p.Behavior, p.DownloadPath = cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, dir
+	}
+	cctx, cancel := withStop(ctx, c.rootCtx)
+	defer cancel()
+	if _, err := chromedp.CallBrowser(cctx, cdpbrowser.SetDownloadBehavior, p); err != nil {
+		return fmt.Errorf("set download behaviour: %w", err)
+	}
+	return nil
+}
+
+// withStop derives from the chromedp context cctx a context that also ends
+// when ctx ends.
+func withStop(ctx, cctx context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(cctx)
+	stop := context.AfterFunc(ctx, cancel)
+	return c, func() { stop(); cancel() }
+}
+
+// setupTab sizes the viewport and, when domains are limited, intercepts
+// document requests so clicks and redirects cannot leave the allowed set.
+func (c *chrome) setupTab(ctx context.Context, tb *tab) error {
+	tctx, cancel := tb.with(ctx)
+	defer cancel()
+	if _, err := chromedp.Call(tctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width: int64(c.opts.ViewportWidth), Height: int64(c.opts.ViewportHeight), DeviceScaleFactor: 1,
+	}); err != nil {
+		return fmt.Errorf("set viewport: %w", err)
+	}
+	if c.policy.active() {
+		if _, err := chromedp.Call(tctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+			{URLPattern: "*", ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageRequest},
+		}}); err != nil {
+			return fmt.Errorf("enable request interception: %w", err)
+		}
+	}
+	return nil
+}
+
+// listener handles the events of one tab. It runs in chromedp's read loop:
+// no commands here, only bookkeeping and goroutines.
+func (c *chrome) listener(tb *tab) func(ev any) {
+	return func(ev any) {
+		tb.track.handle(ev)
+		switch ev := ev.(type) {
+		case *target.EventTargetCreated:
+			info := ev.TargetInfo
+			if info != nil && info.Type == "page" && info.OpenerID != "" {
+				c.mu.Lock()
+				if !c.known[info.TargetID] {
+					c.known[info.TargetID] = true
+					c.popups = append(c.popups, info.TargetID)
+				}
+				c.mu.Unlock()
+			}
+		case *page.EventJavascriptDialogOpening:
+			accept := ev.Type == page.DialogTypeAlert || ev.Type == page.DialogTypeBeforeunload
+			how := "dismissed"
+			if accept {
+				how = "accepted"
+			}
+			tb.track.note(fmt.Sprintf("The page showed a %s dialog saying %q; it was %s.", ev.Type, ev.Message, how))
+			go func() {
+				_, _ = chromedp.Call(tb.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
+			}()
+		case *fetch.EventRequestPaused:
+			go c.decide(tb, ev)
+		}
+	}
+}
+
+// decide lets an intercepted document request through or refuses it.
+func (c *chrome) decide(tb *tab, ev *fetch.EventRequestPaused) {
+	u := ""
+	if ev.Request != nil {
+		u = ev.Request.URL
+	}
+	if err := c.policy.check(u); err != nil {
+		tb.track.note(fmt.Sprintf("Navigation to %s was refused: %v.", u, err))
+		_, _ = chromedp.Call(tb.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+		return
+	}
+	_, _ = chromedp.Call(tb.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+}
+
+// browserEvent handles browser-wide events (downloads). Same rules as
+// listener.
+func (c *chrome) browserEvent(ev any) {
+	switch ev := ev.(type) {
+	case *cdpbrowser.EventDownloadWillBegin:
+		c.mu.Lock()
+		d := &download{guid: ev.GUID, url: ev.URL, name: ev.SuggestedFilename, done: make(chan struct{})}
+		d.final = c.reserveName(ev.SuggestedFilename)
+		c.downloads[ev.GUID] = d
+		c.newDL = append(c.newDL, d)
+		trackers := c.trackers
+		c.mu.Unlock()
+		for _, t := range trackers {
+			t.dropURL(ev.URL)
+		}
+	case *cdpbrowser.EventDownloadProgress:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		d := c.downloads[ev.GUID]
+		if d == nil {
+			return
+		}
+		d.received = ev.ReceivedBytes
+		if d.state == cdpbrowser.DownloadProgressStateCompleted || d.state == cdpbrowser.DownloadProgressStateCanceled {
+			return
+		}
+		d.state = ev.State
+		switch ev.State {
+		case cdpbrowser.DownloadProgressStateCompleted:
+			go func() {
+				// Chrome saved it under its guid (allowAndName); give it
+				// the name the server suggested.
+				_ = os.Rename(filepath.Join(c.downloadDir(), d.guid), d.final)
+				close(d.done)
+			}()
+		case cdpbrowser.DownloadProgressStateCanceled:
+			close(d.done)
+		}
+	}
+}
+
+func (c *chrome) downloadDir() string {
+	dir, _ := filepath.Abs(c.opts.DownloadDir)
+	return dir
+}
+
+// reserveName picks a file name in the download dir that neither exists nor
+// was promised to another download; the caller holds mu.
+func (c *chrome) reserveName(name string) string {
+	name = filepath.Base(strings.TrimSpace(name))
+	if name == "" || name == "." || name == string(filepath.Separator) {
+		name = "download"
+	}
+	dir := c.downloadDir()
+	ext := filepath.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	for i := 0; ; i++ {
+		cand := name
+		if i > 0 {
+			cand = fmt.Sprintf("%s (%d)%s", stem, i, ext)
+		}
+		p := filepath.Join(dir, cand)
+		if _, err := os.Stat(p); err == nil || c.reserved[p] {
+			continue
+		}
+		c.reserved[p] = true
+		return p
+	}
+}
+
+// finishDownloads asks for approval of the downloads that began during the
+// last action, waits for them within the cap and says where they landed.
+func (c *chrome) finishDownloads(ctx context.Context, approver agent.Approver) ([]string, error) {
+	c.mu.Lock()
+	dls := c.newDL
+	c.newDL = nil
+	c.mu.Unlock()
+	var notes []string
+	for _, d := range dls {
+		if c.opts.DownloadDir == "" {
+			notes = append(notes, fmt.Sprintf("The page tried to download %s; downloads are disabled in this session.", d.name))
+			continue
+		}
+		dec, err := agent.Approve(ctx, approver, agent.ApprovalRequest{
+			Agent: agent.WebSurferName, Kind: agent.ApproveBrowser,
+			Action: "download " + d.name, Detail: d.url,
+		})
+		if err != nil {
+			return notes, fmt.Errorf("approve download: %w", err)
+		}
+		if !dec.Approved {
+			cctx, cancel := withStop(ctx, c.rootCtx)
+			_, _ = chromedp.CallBrowser(cctx, cdpbrowser.CancelDownload, cdpbrowser.CancelDownloadParams{GUID: d.guid})
+			cancel()
+			select {
+			case <-d.done:
+			case <-time.After(2 * time.Second):
+			}
+			_ = os.Remove(filepath.Join(c.downloadDir(), d.guid))
+			_ = os.Remove(d.final)
+			notes = append(notes, fmt.Sprintf("The download of %s was refused by the user%s.", d.name, reason(dec)))
+			continue
+		}
+		timer := time.NewTimer(c.opts.SettleTimeout)
+		select {
+		case <-d.done:
+			timer.Stop()
+			c.mu.Lock()
+			st := d.state
+			c.mu.Unlock()
+			if st == cdpbrowser.DownloadProgressStateCanceled {
+				notes = append(notes, fmt.Sprintf("The download of %s was cancelled.", d.name))
+				continue
+			}
+			size := ""
+			if fi, err := os.Stat(d.final); err == nil {
+				size = fmt.Sprintf(" (%d bytes)", fi.Size())
+			}
+			notes = append(notes, fmt.Sprintf("Downloaded %s to %s%s.", d.name, d.final, size))
+		case <-timer.C:
+			notes = append(notes, fmt.Sprintf("The download of %s is still running; it will be saved to %s.", d.name, d.final))
+		case <-ctx.Done():
+			timer.Stop()
+			return notes, ctx.Err()
+		}
+	}
+	return notes, nil
+}
+
+func reason(d agent.Decision) string {
+	if d.Reason == "" {
+		return ""
+	}
+	return ": " + d.Reason
+}
+
+// takePopups returns the tabs pages opened since the last call.
+func (c *chrome) takePopups() []target.ID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.popups
+	c.popups = nil
+	return p
+}
+
+// waitPopup waits within d for a page to open a tab.
+func (c *chrome) waitPopup(ctx context.Context, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		c.mu.Lock()
+		n := len(c.popups)
+		c.mu.Unlock()
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// adoptPopups attaches to tabs the page opened and switches to the newest,
+// returning what the state text should say about them.
+func (c *chrome) adoptPopups(ctx context.Context) []string {
+	var notes []string
+	for _, id := range c.takePopups() {
+		tb := &tab{id: id, track: newTracker()}
+		// Busy until its load event: it may have started loading before we
+		// attached, and then we never see the start.
+		tb.track.attaching = true
+		tctx, cancel := chromedp.NewContext(c.rootCtx, chromedp.WithTargetID(id), chromedp.WithListener(c.listener(tb)))
+		tb.ctx, tb.cancel = tctx, cancel
+		// The first Run binds the tab's read loop to its context, so it
+		// gets the tab context itself.
+		if err := chromedp.Do(tctx); err != nil {
+			cancel()
+			continue // closed again before we got there
+		}
+		if err := c.setupTab(ctx, tb); err != nil {
+			cancel()
+			continue
+		}
+		c.tabs = append(c.tabs, tb)
+		c.active = len(c.tabs) - 1
+		c.mu.Lock()
+		c.trackers = append(c.trackers, tb.track)
+		c.mu.Unlock()
+		c.activate(ctx, tb)
+		if rs, _ := evalString(ctx, tb, `document.readyState + " " + location.href`); strings.HasPrefix(rs, "complete ") && !strings.HasSuffix(rs, " about:blank") {
+			tb.track.mu.Lock()
+			tb.track.attaching = false
+			tb.track.mu.Unlock()
+		}
+		sctx, scancel := tb.with(ctx)
+		settle(sctx, tb, c.opts.SettleTimeout, -1)
+		scancel()
+		u := tb.track.lastURL
+		if u == "" {
+			u, _ = evalString(ctx, tb, `location.href`)
+		}
+		if err := c.policy.check(u); err != nil {
+			notes = append(notes, fmt.Sprintf("The page opened a new tab for %s, which was closed: %v.", u, err))
+			c.closeTab(ctx, c.active)
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("The action opened a new tab (tab %d of %d); the browser switched to it.", c.active, len(c.tabs)))
+	}
+	return notes
+}
+
+// newTab opens a blank tab and makes it active.
+func (c *chrome) newTab(ctx context.Context) error {
+	tb := &tab{track: newTracker()}
+	tctx, cancel := chromedp.NewContext(c.rootCtx, chromedp.WithListener(c.listener(tb)))
+	tb.ctx, tb.cancel = tctx, cancel
+	if err := chromedp.Do(tctx); err != nil {
+		cancel()
+		if !c.running() {
+			return errBrowserLost
+		}
+		return fmt.Errorf("open tab: %w", err)
+	}
+	tb.id = chromedp.FromContext(tctx).Target.TargetID
+	c.mu.Lock()
+	c.known[tb.id] = true
+	c.trackers = append(c.trackers, tb.track)
+	c.mu.Unlock()
+	if err := c.setupTab(ctx, tb); err != nil {
+		cancel()
+		return err
+	}
+	c.tabs = append(c.tabs, tb)
+	c.active = len(c.tabs) - 1
+	return nil
+}
+
+// activate brings tb to the front; background tabs may be throttled.
+func (c *chrome) activate(ctx context.Context, tb *tab) {
+	cctx, cancel := withStop(ctx, c.rootCtx)
+	defer cancel()
+	_, _ = chromedp.CallBrowser(cctx, target.ActivateTarget, target.ActivateTargetParams{TargetID: tb.id})
+}
+
+// closeTab closes tab i and makes its left neighbour active.
+func (c *chrome) closeTab(ctx context.Context, i int) {
+	tb := c.tabs[i]
+	if tb.root {
+		// The root context owns the browser: close only its page.
+		cctx, cancel := withStop(ctx, c.rootCtx)
+		_, _ = chromedp.CallBrowser(cctx, target.CloseTarget, target.CloseTargetParams{TargetID: tb.id})
+		cancel()
+	} else {
+		tb.cancel()
+	}
+	c.tabs = append(c.tabs[:i], c.tabs[i+1:]...)
+	c.mu.Lock()
+	for j, t := range c.trackers {
+		if t == tb.track {
+			c.trackers = append(c.trackers[:j], c.trackers[j+1:]...)
+			break
+		}
+	}
+	c.mu.Unlock()
+	if c.active >= i && c.active > 0 {
+		c.active--
+	}
+	c.activate(ctx, c.activeTab())
+}
+
+// tabInfo is a tab as the state text lists it.
+type tabInfo struct {
+	Title, URL string
+}
+
+// tabInfos lists the open tabs in order.
+func (c *chrome) tabInfos(ctx context.Context) []tabInfo {
+	cctx, cancel := withStop(ctx, c.rootCtx)
+	defer cancel()
+	res, err := chromedp.CallBrowser(cctx, target.GetTargets, target.GetTargetsParams{})
+	byID := map[target.ID]*target.Info{}
+	if err == nil {
+		for _, info := range res.TargetInfos {
+			byID[info.TargetID] = info
+		}
+	}
+	out := make([]tabInfo, len(c.tabs))
+	for i, tb := range c.tabs {
+		if info := byID[tb.id]; info != nil {
+			out[i] = tabInfo{Title: info.Title, URL: info.URL}
+		} else {
+			out[i] = tabInfo{URL: tb.track.lastURL}
+		}
+	}
+	return out
+}
+
+// navigate loads u in tb. It returns text for the model when the load is
+// refused or fails, and an error only when the browser broke.
+func (c *chrome) navigate(ctx context.Context, tb *tab, u string) (string, error) {
+	if err := c.policy.check(u); err != nil {
+		return fmt.Sprintf("I did not open %s: %v.", u, err), nil
+	}
+	tctx, cancel := tb.with(ctx)
+	defer cancel()
+	nctx, ncancel := context.WithTimeout(tctx, c.opts.SettleTimeout)
+	res, err := chromedp.Call(nctx, page.Navigate, page.NavigateParams{URL: u})
+	ncancel()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return "", ctx.Err()
+	case err != nil && !c.running():
+		return "", errBrowserLost
+	case err != nil && errors.Is(err, context.DeadlineExceeded):
+		_, _ = chromedp.Call(tctx, page.StopLoading, cdp.Empty{})
+		return fmt.Sprintf("The server at %s did not answer within %s; the navigation was stopped.", u, c.opts.SettleTimeout), nil
+	case err != nil:
+		return fmt.Sprintf("Navigation to %s failed: %v.", u, err), nil
+	case res.ErrorText != "" && !res.IsDownload:
+		settle(tctx, tb, c.opts.SettleTimeout, -1)
+		if res.ErrorText == "net::ERR_BLOCKED_BY_CLIENT" {
+			return fmt.Sprintf("Navigation to %s was refused.", u), nil
+		}
+		return fmt.Sprintf("Navigation to %s failed: %s.", u, res.ErrorText), nil
+	}
+	if settle(tctx, tb, c.opts.SettleTimeout, -1) {
+		return fmt.Sprintf("I opened %s; it was still loading after %s.", u, c.opts.SettleTimeout), nil
+	}
+	return fmt.Sprintf("I opened %s.", u), nil
+}
+
+// shutdown stops the browser (or leaves the attached one) and waits until
+// its processes are gone and the temporary profile is removed.
+func (c *chrome) shutdown() {
+	for _, tb := range c.tabs {
+		if !tb.root && tb.cancel != nil {
+			tb.cancel()
+		}
+	}
+	if c.rootCancel != nil {
+		c.rootCancel()
+	}
+	if c.allocCancel != nil {
+		c.allocCancel()
+	}
+	c.tabs, c.active = nil, 0
+	c.rootCtx, c.rootCancel, c.allocCancel = nil, nil, nil
+}
+
+func ptr[T any](v T) *T { return &v }
