@@ -4,8 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -72,6 +76,8 @@ func TestScripts(t *testing.T) {
 			switch cond {
 			case "docker":
 				return dockerCondition()
+			case "browser":
+				return browserCondition()
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -82,6 +88,7 @@ func TestScripts(t *testing.T) {
 			"nosecret":     cmdNoSecret,
 			"session-id":   cmdSessionID,
 			"nocontainers": cmdNoContainers,
+			"site":         cmdSite,
 		},
 	})
 }
@@ -119,7 +126,8 @@ func cmdScripted(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: scripted SCENARIO.yaml")
 	}
-	sc, err := scripted.LoadScenario(ts.MkAbs(args[0]))
+	// $VARS in the scenario expand from the script's environment ($SITE).
+	sc, err := scripted.ParseScenario([]byte(os.Expand(ts.ReadFile(args[0]), ts.Getenv)))
 	ts.Check(err)
 	srv, err := scripted.Listen("127.0.0.1:0", sc)
 	ts.Check(err)
@@ -286,4 +294,27 @@ func cmdNoContainers(ts *testscript.TestScript, neg bool, args []string) {
 	if len(list) > 0 {
 		ts.Fatalf("%d m1 containers remain, e.g. %s", len(list), list[0].Names)
 	}
+}
+
+// site serves testdata/sites over loopback and sets $SITE to its URL.
+func cmdSite(ts *testscript.TestScript, neg bool, args []string) {
+	dir, err := filepath.Abs("../../testdata/sites")
+	ts.Check(err)
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	ts.Defer(srv.Close)
+	ts.Setenv("SITE", srv.URL)
+}
+
+// browserCondition answers [browser]: whether Chrome or Chromium is in
+// PATH. In CI its absence is an error rather than a reason to skip.
+func browserCondition() (bool, error) {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if _, err := exec.LookPath(name); err == nil {
+			return true, nil
+		}
+	}
+	if os.Getenv("CI") != "" {
+		return false, errors.New("no Chrome or Chromium in PATH in CI")
+	}
+	return false, nil
 }
