@@ -60,8 +60,10 @@ type Event struct {
 	Turns       int              `json:"turns,omitempty"`
 	Replans     int              `json:"replans,omitempty"`
 	Usage       map[string]Usage `json:"usage,omitempty"`
-	DurationMS  int64            `json:"duration_ms,omitempty"`
-	SessionID   string           `json:"session_id,omitempty"`
+	// CostUSD is the run's cost where the config gives prices per model.
+	CostUSD    float64 `json:"cost_usd,omitempty"`
+	DurationMS int64   `json:"duration_ms,omitempty"`
+	SessionID  string  `json:"session_id,omitempty"`
 }
 
 // NewEvent returns an event of type typ from source with a fresh id and time.

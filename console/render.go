@@ -38,8 +38,6 @@ type Renderer struct {
 
 	streaming string // id of the message whose deltas are being printed
 	spinner   *spinner
-	// Price returns the cost in US dollars of usage by an agent, if known.
-	Price func(agentName string, u agent.Usage) (float64, bool)
 }
 
 type styles struct {
@@ -222,22 +220,14 @@ func (c *Renderer) result(e agent.Event) {
 	fmt.Fprintf(&b, "\n%s  %d turns, %d replans, %s", c.styles.bold.Render("run   "), e.Turns, e.Replans, (time.Duration(e.DurationMS) * time.Millisecond).Round(time.Millisecond))
 	names := make([]string, 0, len(e.Usage))
 	var total agent.Usage
-	var cost float64
-	priced := false
 	for n, u := range e.Usage {
 		names = append(names, n)
 		total = total.Add(u)
-		if c.Price != nil {
-			if v, ok := c.Price(n, u); ok {
-				cost += v
-				priced = true
-			}
-		}
 	}
 	sort.Strings(names)
 	fmt.Fprintf(&b, "\n%s  %d prompt + %d completion", c.styles.bold.Render("tokens"), total.PromptTokens, total.CompletionTokens)
-	if priced {
-		fmt.Fprintf(&b, " ($%.4f)", cost)
+	if e.CostUSD > 0 {
+		fmt.Fprintf(&b, " ($%.4f)", e.CostUSD)
 	}
 	for _, n := range names {
 		u := e.Usage[n]

@@ -130,7 +130,6 @@ func execute(ctx context.Context, f *factory, opts *runOptions, cfg *config.Conf
 		out = console.NewJSON(f.io.Out)
 	} else {
 		renderer = console.NewRenderer(f.io, opts.MaxStalls)
-		renderer.Price = cfg.Price
 		defer renderer.Close()
 		out = renderer
 	}
@@ -167,7 +166,13 @@ func execute(ctx context.Context, f *factory, opts *runOptions, cfg *config.Conf
 		ReviewPlan: hum.review,
 	})
 	res := start(o)
-	emit(res.Event(sess.ID))
+	ev := res.Event(sess.ID)
+	for name, u := range ev.Usage {
+		if c, ok := cfg.Price(name, u); ok {
+			ev.CostUSD += c
+		}
+	}
+	emit(ev)
 	if res.Status == agent.StatusCancelled && !opts.JSON {
 		fmt.Fprintf(f.io.Err, "m1: stopped; continue with: m1 resume %s\n", sess.ID)
 	}
