@@ -203,3 +203,72 @@ func requireBrowser(t *testing.T) {
 		t.Skip("no Chrome or Chromium in PATH (in CI this fails instead)")
 	}
 }
+
+// TestKillThenResume kills m1 with SIGKILL while its code runs: nothing can
+// clean up, yet the transcript and checkpoint on disk must be enough to
+// resume, and the orphaned container is removed when m1 next starts.
+func TestKillThenResume(t *testing.T) {
+	requireDocker(t)
+	srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{
+		{Name: "facts", Match: "GIVEN OR VERIFIED FACTS", Replies: []scripted.Reply{scripted.Text("1. GIVEN OR VERIFIED FACTS\n- none")}},
+		{Name: "plan", Match: "short (bullet )?plan", Replies: []scripted.Reply{scripted.Text("- Coder: script\n- ComputerTerminal: run")}},
+		{Name: "ledger", Match: "is_request_satisfied|could not be used", Replies: []scripted.Reply{
+			ledgerTo("Coder", "Write the script."),
+			ledgerTo("ComputerTerminal", "Run it."),
+			ledgerSatisfied,
+		}},
+		{Name: "coder", System: "You are the Coder", Replies: []scripted.Reply{scripted.Text("```sh\necho started\nsleep 600\n```")}},
+		{Name: "final", Match: "final answer", Replies: []scripted.Reply{scripted.Text("It ran.")}},
+	}})
+	tmp := t.TempDir()
+	work := filepath.Join(tmp, "work")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"OPENAI_BASE_URL=" + srv.URL(), "OPENAI_API_KEY=k", "M1_MODEL=scripted",
+		"XDG_STATE_HOME=" + filepath.Join(tmp, "state")}
+	cmd, out, errOut := m1Cmd(t, env, "--agents", "coder,terminal", "--work-dir", work, "Run the script")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) && (!strings.Contains(out.String(), "Run it.") || m1Containers(t) == 0) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	transcript, err := filepath.Glob(filepath.Join(tmp, "state", "m1", "sessions", "*", "transcript.jsonl"))
+	if err != nil || len(transcript) != 1 {
+		t.Fatalf("transcripts: %v %v", transcript, err)
+	}
+	b, _ := os.ReadFile(transcript[0])
+	if !bytes.Contains(b, []byte(`"content":"Run it."`)) {
+		t.Errorf("the transcript lost what was said before the kill:\n%s", b)
+	}
+
+	cmd, out, errOut = m1Cmd(t, env, "resume", "--last")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("resume: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
+	if !strings.Contains(out.String(), "status  success") {
+		t.Errorf("resumed run did not succeed:\n%s", out)
+	}
+	if n := m1Containers(t); n != 0 {
+		t.Errorf("%d m1 containers remain after the resumed run", n)
+	}
+	if got := len(srv.Requests()); got == 0 {
+		t.Fatal("no requests")
+	}
+	facts := 0
+	for _, r := range srv.Requests() {
+		if r.Rule == "facts" {
+			facts++
+		}
+	}
+	if facts != 1 {
+		t.Errorf("facts asked %d times; resume must not re-plan", facts)
+	}
+}
