@@ -209,6 +209,17 @@ func (o *Orchestrator) makePlan(ctx context.Context) error {
 	if len(o.st.Thread) > 0 {
 		msgs = append(o.threadMessages(), msgs...)
 	}
+	if err := o.factsAndPlan(ctx, msgs, planPrompt(team), team); err != nil {
+		return err
+	}
+	o.checkpoint()
+	return nil
+}
+
+// factsAndPlan asks msgs for the facts, then planAsk for the plan, has the
+// user review it when a reviewer is set, and keeps both. The outer loop
+// starts over with them.
+func (o *Orchestrator) factsAndPlan(ctx context.Context, msgs []openai.ChatCompletionMessage, planAsk, team string) error {
 	facts, err := o.ask(ctx, msgs, nil)
 	if err != nil {
 		return fmt.Errorf("gather facts: %w", err)
@@ -217,19 +228,17 @@ func (o *Orchestrator) makePlan(ctx context.Context) error {
 	o.emitText(agent.EventFacts, facts)
 	msgs = append(msgs,
 		openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: facts},
-		openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: planPrompt(team)})
+		openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: planAsk})
 	plan, err := o.ask(ctx, msgs, nil)
 	if err != nil {
 		return fmt.Errorf("make plan: %w", err)
 	}
 	msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: plan})
-	plan, err = o.review(ctx, msgs, plan, team)
-	if err != nil {
+	if plan, err = o.review(ctx, msgs, plan, team); err != nil {
 		return err
 	}
 	o.st.Plan = plan
 	o.st.InLoop = false
-	o.checkpoint()
 	return nil
 }
 
@@ -339,28 +348,12 @@ func (o *Orchestrator) maybeReplan(ctx context.Context) error {
 
 	team := teamDescription(o.team)
 	msgs := append(o.threadMessages(), openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: updateFactsPrompt(o.st.Task, o.st.Facts)})
-	facts, err := o.ask(ctx, msgs, nil)
-	if err != nil {
-		return fmt.Errorf("update facts: %w", err)
-	}
-	o.st.Facts = facts
-	o.emitText(agent.EventFacts, facts)
-	msgs = append(msgs,
-		openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: facts},
-		openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: updatePlanPrompt(team)})
-	plan, err := o.ask(ctx, msgs, nil)
-	if err != nil {
-		return fmt.Errorf("update plan: %w", err)
-	}
-	msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: plan})
-	if plan, err = o.review(ctx, msgs, plan, team); err != nil {
+	if err := o.factsAndPlan(ctx, msgs, updatePlanPrompt(team), team); err != nil {
 		return err
 	}
-	o.st.Plan = plan
 	// Magentic-One keeps the stall count across a replan and so replans
 	// again at once; m1 starts the new plan with a clean count.
 	o.st.Stalls = 0
-	o.st.InLoop = false
 	return nil
 }
 

@@ -52,7 +52,7 @@ func (s *syncBuffer) String() string {
 func m1Cmd(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), append([]string{"M1_TEST_RUN_MAIN=1"}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{"M1_TEST_RUN_MAIN=1", "M1_IMAGE=" + testImage()}, env...)...)
 	out, errOut := &syncBuffer{}, &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, errOut
 	return cmd, out, errOut

@@ -67,9 +67,10 @@ func TestScripts(t *testing.T) {
 			env.Setenv("OPENAI_BASE_URL", "")
 			env.Setenv("M1_MODEL", "")
 			env.Setenv("NO_COLOR", "")
-			for _, k := range []string{"M1_IMAGE", "DOCKER_HOST", "CI"} {
+			for _, k := range []string{"DOCKER_HOST", "CI"} {
 				env.Setenv(k, os.Getenv(k))
 			}
+			env.Setenv("M1_IMAGE", testImage())
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
@@ -317,4 +318,13 @@ func browserCondition() (bool, error) {
 		return false, errors.New("no Chrome or Chromium in PATH in CI")
 	}
 	return false, nil
+}
+
+// testImage is the sandbox image the tests run code in: $M1_IMAGE, else the
+// one `make sandbox-image` builds (no registry is needed for it).
+func testImage() string {
+	if img := os.Getenv("M1_IMAGE"); img != "" {
+		return img
+	}
+	return terminal.SandboxImage
 }
