@@ -143,6 +143,27 @@ func newChrome(base context.Context, opts Options) *chrome {
 // running reports whether a browser was launched and is still connected.
 func (c *chrome) running() bool { return c.rootCtx != nil && c.rootCtx.Err() == nil }
 
+// lostGrace is how long lost waits for chromedp to notice a dead browser.
+const lostGrace = 300 * time.Millisecond
+
+// lost reports, after a call failed, whether the browser is gone. chromedp
+// cancels the browser's context a moment after the connection drops, so a
+// call can fail while running() still says yes; lost gives it a short grace
+// to catch up. Only error paths pay for the wait.
+func (c *chrome) lost() bool {
+	if c.rootCtx == nil {
+		return true
+	}
+	t := time.NewTimer(lostGrace)
+	defer t.Stop()
+	select {
+	case <-c.rootCtx.Done():
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
 // launched reports whether a browser was ever started and not closed.
 func (c *chrome) launched() bool { return c.rootCtx != nil }
 
@@ -652,7 +673,7 @@ func (c *chrome) navigate(ctx context.Context, tb *tab, u string) (string, error
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return "", ctx.Err()
-	case err != nil && !c.running():
+	case err != nil && c.lost():
 		return "", errBrowserLost
 	case err != nil && errors.Is(err, context.DeadlineExceeded):
 		_, _ = chromedp.Call(tctx, page.StopLoading, cdp.Empty{})

@@ -46,7 +46,7 @@ func (c *chrome) observe(ctx context.Context) (*observation, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if !c.running() {
+		if c.lost() {
 			return nil, errBrowserLost
 		}
 		if tb.track.isCrashed() {

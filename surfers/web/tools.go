@@ -131,7 +131,7 @@ func (s *Surfer) act(ctx context.Context, name, args string) (outcome, error) {
 			return out, nil
 		case ctx.Err() != nil:
 			return out, ctx.Err()
-		case !s.chrome.running():
+		case s.chrome.lost():
 			return out, errBrowserLost
 		case errors.Is(err, context.DeadlineExceeded):
 			return outcome{text: fmt.Sprintf("The page did not respond within %s; the %s action may not have completed.", s.opts.SettleTimeout+actionGrace, name)}, nil
@@ -151,7 +151,7 @@ func (s *Surfer) failed(ctx context.Context, what string, err error) (outcome, e
 	switch {
 	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return outcome{}, ctx.Err()
-	case !s.chrome.running():
+	case s.chrome.lost():
 		return outcome{}, errBrowserLost
 	case errors.Is(err, context.DeadlineExceeded):
 		return outcome{text: fmt.Sprintf("I could not %s: the page did not respond in time.", what)}, nil
