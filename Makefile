@@ -24,7 +24,8 @@ test: vet ## vet, then every test with the race detector
 demo: build ## run m1 on a demo task against the bundled SCRIPTED model (no API key, no network)
 	@./scripts/demo.sh
 
-bench: build ## run the benchmarks and write bench/results.json
+bench: ## run the Go benchmarks (web action latency, file conversion) into bench/latest.txt
+	@mkdir -p bench
 	$(GO) test -run '^$$' -bench . -benchmem ./... | tee bench/latest.txt
 
 fuzz: ## fuzz the ledger parser for 30 s
