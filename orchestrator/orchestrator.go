@@ -364,8 +364,15 @@ func (o *Orchestrator) step(ctx context.Context, l agent.Ledger) error {
 	o.st.Thread = append(o.st.Thread, instr)
 	o.emitMessage(instr)
 
-	view := compact(o.st.Thread, o.opts.ContextBudget)
-	reply, err := speaker.Step(ctx, agent.Turn{Thread: view, Emit: o.emit})
+	reply, err := speaker.Step(ctx, agent.Turn{Thread: agentView(o.st.Thread, keepFull), Emit: o.emit})
+	if err != nil && ctx.Err() == nil && errors.Is(err, model.ErrContextLength) {
+		// The agent's own additions overflowed the model's context: one
+		// retry with a much tighter view of the thread.
+		ev := agent.NewEvent(agent.EventWarning, speaker.Name())
+		ev.Content = "the prompt was too long for the model; retrying with a shorter view of the thread"
+		o.emit(ev)
+		reply, err = speaker.Step(ctx, agent.Turn{Thread: agentView(o.st.Thread, 2), Emit: o.emit})
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -415,7 +422,7 @@ func (e parseError) Error() string { return "progress ledger: " + e.err.Error() 
 
 func (o *Orchestrator) progressLedger(ctx context.Context) (agent.Ledger, error) {
 	mode := modeFor(o.client.Info())
-	msgs := append(o.threadMessages(), openai.ChatCompletionMessage{
+	msgs := append(o.ledgerMessages(), openai.ChatCompletionMessage{
 		Role:    openai.ChatMessageRoleUser,
 		Content: progressPrompt(o.st.Task, teamDescription(o.team), o.names, mode),
 	})
@@ -437,9 +444,17 @@ func (o *Orchestrator) progressLedger(ctx context.Context) (agent.Ledger, error)
 	return agent.Ledger{}, parseError{lastErr}
 }
 
-// threadMessages is the orchestrator's view of the thread, within budget.
+// threadMessages is the orchestrator's view of the whole thread, within
+// budget, for the calls that need every detail: replanning and the final
+// answer.
 func (o *Orchestrator) threadMessages() []openai.ChatCompletionMessage {
-	return model.ThreadMessages(compact(o.st.Thread, o.opts.ContextBudget), agent.OrchestratorName, o.client.Info().Vision)
+	return model.ThreadMessages(compact(o.st.Thread, o.opts.ContextBudget, keepFull), agent.OrchestratorName, o.client.Info().Vision)
+}
+
+// ledgerMessages is the bounded view the progress ledger is asked with on
+// every turn: the task ledger, a compact history, the latest messages.
+func (o *Orchestrator) ledgerMessages() []openai.ChatCompletionMessage {
+	return model.ThreadMessages(ledgerView(o.st.Thread, o.opts.ContextBudget), agent.OrchestratorName, o.client.Info().Vision)
 }
 
 // ask makes one orchestrator call and accounts its usage. A context-length
