@@ -368,9 +368,7 @@ func (o *Orchestrator) step(ctx context.Context, l agent.Ledger) error {
 	if err != nil && ctx.Err() == nil && errors.Is(err, model.ErrContextLength) {
 		// The agent's own additions overflowed the model's context: one
 		// retry with a much tighter view of the thread.
-		ev := agent.NewEvent(agent.EventWarning, speaker.Name())
-		ev.Content = "the prompt was too long for the model; retrying with a shorter view of the thread"
-		o.emit(ev)
+		o.warn(speaker.Name(), err)
 		reply, err = speaker.Step(ctx, agent.Turn{Thread: agentView(o.st.Thread, 2), Emit: o.emit})
 	}
 	if err != nil {
@@ -462,6 +460,7 @@ func (o *Orchestrator) ledgerMessages() []openai.ChatCompletionMessage {
 func (o *Orchestrator) ask(ctx context.Context, msgs []openai.ChatCompletionMessage, format *openai.ChatCompletionResponseFormat) (string, error) {
 	resp, err := o.client.Complete(ctx, model.Request{Messages: msgs, ResponseFormat: format})
 	if err != nil && errors.Is(err, model.ErrContextLength) {
+		o.warn(agent.OrchestratorName, err)
 		resp, err = o.client.Complete(ctx, model.Request{Messages: shrink(msgs), ResponseFormat: format})
 	}
 	if err != nil {
@@ -469,6 +468,13 @@ func (o *Orchestrator) ask(ctx context.Context, msgs []openai.ChatCompletionMess
 	}
 	o.st.addUsage(agent.OrchestratorName, &resp.Usage)
 	return resp.Content, nil
+}
+
+// warn says that a call was too long for the model and is retried shorter.
+func (o *Orchestrator) warn(source string, err error) {
+	ev := agent.NewEvent(agent.EventWarning, source)
+	ev.Content = fmt.Sprintf("the prompt was too long for the model (%v); retrying once with a shorter view of the thread", err)
+	o.emit(ev)
 }
 
 // shrink keeps the first and the last three messages and cuts every other
