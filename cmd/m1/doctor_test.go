@@ -1,0 +1,246 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/m1-project/m1/config"
+	"github.com/m1-project/m1/console"
+	"github.com/m1-project/m1/model"
+)
+
+// envOf returns a getenv over vars.
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// TestDoctorKeyRejected runs m1 doctor against a server that refuses the
+// key on /models, as OpenAI and vLLM do. (The scripted server checks the
+// key on chat requests only, like llama.cpp, so the scripts cannot show
+// this.)
+func TestDoctorKeyRejected(t *testing.T) {
+	t.Parallel()
+	const key = "sk-doctor-canary-8d2b"
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if r.Method != http.MethodGet || r.URL.Path != "/v1/models" {
+			t.Errorf("doctor sent %s %s; want only GET /v1/models", r.Method, r.URL.Path)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		// Servers quote the key they were given.
+		_, _ = w.Write([]byte(`{"error": {"message": "Incorrect API key provided: ` + key + `", "type": "invalid_request_error", "code": "invalid_api_key"}}`))
+	}))
+	t.Cleanup(srv.Close)
+	// Cleanups run after the parallel subtests.
+	t.Cleanup(func() {
+		if n := calls.Load(); n != 2 {
+			t.Errorf("%d requests, want 1 per run", n)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"text", nil, []string{
+			"✗ model endpoint      key rejected by " + srv.URL + "/v1 (HTTP 401) — check OPENAI_API_KEY\n",
+		}},
+		{"json", []string{"--json"}, []string{`"ready": false`, `"hint": "check OPENAI_API_KEY"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			io, out, errOut := console.Test("")
+			env := envOf(map[string]string{
+				"OPENAI_API_KEY": key, "OPENAI_BASE_URL": srv.URL + "/v1", "M1_MODEL": "gpt-4o",
+				"XDG_STATE_HOME": t.TempDir(),
+			})
+			args := append([]string{"doctor", "--agents", "coder", "--work-dir", t.TempDir()}, tc.args...)
+			if code := Main(args, io, env); code != exitUsage {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitUsage, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			if !strings.Contains(errOut.String(), "m1: not ready: model endpoint failed") {
+				t.Errorf("stderr = %q", errOut)
+			}
+			if strings.Contains(out.String()+errOut.String(), key) {
+				t.Errorf("the key shows:\n%s%s", out, errOut)
+			}
+		})
+	}
+}
+
+// TestDoctorServers checks that roles sharing a server and key share one
+// check, and that a role with its own key gets its own.
+func TestDoctorServers(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse([]byte(`
+client:
+  config: {model: small, base_url: http://127.0.0.1:9/v1, api_key: k1}
+web_surfer_client:
+  config: {model: big, base_url: http://127.0.0.1:9/v1, api_key: k2}
+file_surfer_client:
+  config: {model: big, base_url: http://127.0.0.1:9/v1, api_key: k1}
+`), "m1.yaml", envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := modelServers(cfg, []string{agentCoder, agentTerminal, agentWeb, agentFile})
+	if len(got) != 2 {
+		t.Fatalf("%d servers, want 2", len(got))
+	}
+	if r, m := strings.Join(got[0].roles, ","), strings.Join(got[0].models, ","); r != "orchestrator,coder,file_surfer" || m != "small,big" {
+		t.Errorf("first server: roles %s, models %s", r, m)
+	}
+	if r := strings.Join(got[1].roles, ","); r != "web_surfer" {
+		t.Errorf("second server: roles %s", r)
+	}
+	// Without the web agent its server is not asked.
+	if got := modelServers(cfg, []string{agentCoder}); len(got) != 1 || len(got[0].roles) != 2 {
+		t.Errorf("coder alone: %d servers", len(got))
+	}
+}
+
+func TestCapabilityCheck(t *testing.T) {
+	t.Parallel()
+	full := model.Info{Vision: true, FunctionCalling: true, JSONOutput: true, StructuredOutput: true, ContextWindow: 128000}
+	with := func(f func(*model.Info)) model.Info {
+		i := full
+		f(&i)
+		return i
+	}
+	noTools := with(func(i *model.Info) { i.FunctionCalling = false })
+	noVision := with(func(i *model.Info) { i.Vision = false })
+	noJSON := with(func(i *model.Info) { i.JSONOutput, i.StructuredOutput = false, false })
+	tiny := with(func(i *model.Info) { i.ContextWindow = 8192 })
+	tests := []struct {
+		role   string
+		info   model.Info
+		status string
+		hint   string
+	}{
+		{config.RoleOrchestrator, full, checkOK, ""},
+		{config.RoleWebSurfer, noTools, checkFail, "WebSurfer acts only through function calls"},
+		{config.RoleFileSurfer, noTools, checkFail, "FileSurfer acts only through function calls"},
+		{config.RoleCoder, noTools, checkOK, ""},
+		{config.RoleOrchestrator, noTools, checkOK, ""},
+		{config.RoleWebSurfer, noVision, checkWarn, "read pages as text"},
+		{config.RoleFileSurfer, noVision, checkOK, ""},
+		{config.RoleOrchestrator, noJSON, checkWarn, "plain text"},
+		{config.RoleCoder, noJSON, checkOK, ""},
+		{config.RoleCoder, tiny, checkWarn, "8k tokens"},
+	}
+	for _, tc := range tests {
+		c := capabilityCheck(tc.role, "m", tc.info)
+		if c.Status != tc.status || !strings.Contains(c.Hint, tc.hint) || (tc.hint == "") != (c.Hint == "") {
+			t.Errorf("%s %+v: got %s %q, want %s with a hint containing %q", tc.role, tc.info, c.Status, c.Hint, tc.status, tc.hint)
+		}
+	}
+	if got := describeInfo(noVision); got != "function calling, json output, structured output, 128k context; no vision" {
+		t.Errorf("describeInfo = %q", got)
+	}
+	if got := tokens(1047576); got != "1M" {
+		t.Errorf("tokens(1047576) = %q", got)
+	}
+}
+
+func TestKeyHint(t *testing.T) {
+	t.Parallel()
+	fromEnv := &config.Config{}
+	fromFile := &config.Config{Path: "m1.yaml"}
+	tests := []struct {
+		cfg  *config.Config
+		ep   model.Endpoint
+		want string
+	}{
+		{fromEnv, model.Endpoint{APIKey: "sk-x"}, "check OPENAI_API_KEY"},
+		{fromEnv, model.Endpoint{APIKey: config.NoKey}, "no key was sent: set OPENAI_API_KEY"},
+		{fromFile, model.Endpoint{APIKey: "sk-x"}, "check api_key in m1.yaml (or OPENAI_API_KEY)"},
+		{fromFile, model.Endpoint{APIKey: config.NoKey}, "no key was sent: set api_key in m1.yaml"},
+		{fromFile, model.Endpoint{Provider: model.ProviderAzure, APIKey: "x"}, "AZURE_OPENAI_API_KEY"},
+	}
+	for _, tc := range tests {
+		if got := keyHint(tc.cfg, tc.ep); !strings.Contains(got, tc.want) {
+			t.Errorf("keyHint(%q, %v) = %q, want %q", tc.cfg.Path, tc.ep, got, tc.want)
+		}
+	}
+}
+
+// TestPrintChecks renders the same checks for a terminal and for a pipe:
+// colour only on the terminal, the same text on both.
+func TestPrintChecks(t *testing.T) {
+	t.Parallel()
+	checks := []check{
+		{Name: "config", Status: checkOK, Message: "m1.yaml"},
+		{Name: "docker", Status: checkFail, Message: "daemon unreachable at unix:///x.sock", Hint: "start dockerd, or use --executor local"},
+		{Name: "model endpoint", Status: checkWarn, Message: "answers, 0 models"},
+		{Name: "chrome", Status: checkSkip, Message: "skipped: web is not in --agents"},
+	}
+	plain := `✓ config          m1.yaml
+✗ docker          daemon unreachable at unix:///x.sock — start dockerd, or use --executor local
+! model endpoint  answers, 0 models
+- chrome          skipped: web is not in --agents
+`
+	for _, tc := range []struct {
+		name         string
+		tty, noColor bool
+		wantEscapes  bool
+	}{
+		{"pipe", false, false, false},
+		{"terminal", true, false, true},
+		{"terminal with NO_COLOR", true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			io, out, _ := console.Test("")
+			io.OutTTY, io.NoColor = tc.tty, tc.noColor
+			printChecks(io, checks)
+			got := out.String()
+			if strings.Contains(got, "\x1b[") != tc.wantEscapes {
+				t.Errorf("escapes = %v, want %v: %q", !tc.wantEscapes, tc.wantEscapes, got)
+			}
+			if text := stripANSI(got); text != plain {
+				t.Errorf("text:\n%s\nwant:\n%s", text, plain)
+			}
+		})
+	}
+}
+
+// stripANSI drops SGR escape sequences.
+func stripANSI(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
+				j++
+			}
+			i = j
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// TestDoctorReportJSON pins the --json shape other tools read.
+func TestDoctorReportJSON(t *testing.T) {
+	t.Parallel()
+	b, err := json.Marshal(doctorReport{Ready: false, Checks: []check{{Name: "docker", Status: checkFail, Message: "m", Hint: "h"}, {Name: "x", Status: checkOK, Message: "y"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"ready":false,"checks":[{"name":"docker","status":"fail","message":"m","hint":"h"},{"name":"x","status":"ok","message":"y"}]}`
+	if string(b) != want {
+		t.Errorf("json = %s\nwant   %s", b, want)
+	}
+}
