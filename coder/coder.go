@@ -5,6 +5,7 @@ package coder
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -77,5 +78,24 @@ func (c *Coder) Step(ctx context.Context, t agent.Turn) (agent.Message, error) {
 		return agent.Message{}, fmt.Errorf("coder: %w", err)
 	}
 	usage := resp.Usage
-	return agent.Message{ID: id, Source: agent.CoderName, Content: resp.Content, Usage: &usage, Time: time.Now().UTC()}, nil
+	content := resp.Content
+	if strings.TrimSpace(content) == "" {
+		// An empty message would reach the model again as an assistant
+		// turn without content, which the OpenAI API refuses; and the
+		// Orchestrator should know there is no answer.
+		content = "The Coder's model returned an empty reply" + finishNote(resp.FinishReason) + ": there is no answer for this step."
+		if len(resp.ToolCalls) > 0 {
+			content = fmt.Sprintf("The Coder's model called the tool %q, but the Coder has no tools: there is no answer for this step.", resp.ToolCalls[0].Function.Name)
+		}
+	}
+	return agent.Message{ID: id, Source: agent.CoderName, Content: content, Usage: &usage, Time: time.Now().UTC()}, nil
+}
+
+// finishNote says why a reply ended when that was not a normal stop, e.g.
+// " (finish reason: length)".
+func finishNote(reason string) string {
+	if reason == "" || reason == "stop" {
+		return ""
+	}
+	return " (finish reason: " + reason + ")"
 }

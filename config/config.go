@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -74,7 +75,7 @@ type ClientConfig struct {
 }
 
 // ClientSettings are a client's settings, named as AutoGen names them.
-// Settings m1 does not use (temperature, max_retries, ...) are ignored.
+// Settings m1 does not use (temperature, seed, ...) are ignored.
 type ClientSettings struct {
 	Model string `yaml:"model,omitempty"`
 	// BaseURL of an OpenAI-compatible server; defaults to OPENAI_BASE_URL,
@@ -95,6 +96,13 @@ type ClientSettings struct {
 	ModelInfo  *ModelInfo `yaml:"model_info,omitempty"`
 	// AzureADTokenProvider is recognised only to say that m1 cannot use it.
 	AzureADTokenProvider map[string]any `yaml:"azure_ad_token_provider,omitempty"`
+	// Timeout is how many seconds one attempt of a call may take before it
+	// is abandoned and retried (default model.DefaultTimeout). The
+	// --request-timeout flag overrides it.
+	Timeout float64 `yaml:"timeout,omitempty"`
+	// MaxRetries is how many times a failed call is retried (default
+	// model.DefaultMaxRetries).
+	MaxRetries *int `yaml:"max_retries,omitempty"`
 }
 
 // ModelInfo states what a model can do. Fields left out take the defaults
@@ -309,8 +317,34 @@ func (c *Config) Endpoint(role string) (model.Endpoint, error) {
 	if _, err := url.ParseRequestURI(ep.BaseURL); err != nil {
 		return fail("base URL %q is not a URL", ep.BaseURL)
 	}
+	if s.Timeout < 0 {
+		return fail("timeout %v is negative: give the seconds one model call may take, e.g. timeout: 120", s.Timeout)
+	}
+	if s.MaxRetries != nil && *s.MaxRetries < 0 {
+		return fail("max_retries %d is negative: give how many times a failed call is retried, e.g. max_retries: 5", *s.MaxRetries)
+	}
 	ep.Info = resolveInfo(ep.Model, s.ModelInfo)
 	return ep, nil
+}
+
+// ModelOptions returns the call settings role's client states in the file
+// (timeout, max_retries) as options for model.New; settings left out are
+// not in the list, so the client's defaults apply. Options a caller appends
+// after these win over them.
+func (c *Config) ModelOptions(role string) []model.Option {
+	cc, _, err := c.client(role)
+	if err != nil {
+		return nil
+	}
+	var opts []model.Option
+	s := cc.Config
+	if s.Timeout > 0 {
+		opts = append(opts, model.WithTimeout(time.Duration(s.Timeout*float64(time.Second))))
+	}
+	if s.MaxRetries != nil {
+		opts = append(opts, model.WithMaxRetries(*s.MaxRetries))
+	}
+	return opts
 }
 
 // Price returns the cost in US dollars of usage u by name, a role

@@ -1,16 +1,21 @@
 package config_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/m1-project/m1/agent"
 	"github.com/m1-project/m1/config"
 	"github.com/m1-project/m1/model"
+	"github.com/m1-project/m1/model/scripted"
 )
 
 const key = "sk-config-test-secret-42"
@@ -202,6 +207,8 @@ func TestErrors(t *testing.T) {
 		{"azure without endpoint", write("a.yaml", "client: {provider: azure, config: {model: gpt-4o, api_key: x}}"), nil, []string{"azure_endpoint", "AZURE_OPENAI_ENDPOINT"}},
 		{"azure with AD token provider", write("ad.yaml", "client: {provider: AzureOpenAIChatCompletionClient, config: {model: gpt-4o, azure_endpoint: 'https://x.openai.azure.com/', azure_ad_token_provider: {provider: autogen_ext.auth.azure.AzureTokenProvider}}}"), nil, []string{"azure_ad_token_provider is not supported", "AZURE_OPENAI_API_KEY"}},
 		{"bad base url", write("u.yaml", "client: {config: {base_url: 'not a url', api_key: "+key+"}}"), nil, []string{"not a URL"}},
+		{"negative timeout", write("t.yaml", "coder_client: {config: {timeout: -1}}"), map[string]string{"OPENAI_API_KEY": key}, []string{"t.yaml", "coder_client", "timeout -1 is negative"}},
+		{"negative max_retries", write("m.yaml", "client: {config: {max_retries: -2}}"), map[string]string{"OPENAI_API_KEY": key}, []string{"m.yaml", "max_retries -2 is negative"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -309,4 +316,40 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("error shows the key: %v", err)
 		}
 	})
+}
+
+// TestModelOptions checks that AutoGen's timeout and max_retries settings
+// reach the model client: against a server that stalls, a call made with
+// them gives up after one short attempt.
+func TestModelOptions(t *testing.T) {
+	t.Parallel()
+	srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{{Replies: []scripted.Reply{{Delay: time.Minute}}}}})
+	env := envOf(map[string]string{"OPENAI_API_KEY": key, "OPENAI_BASE_URL": srv.URL()})
+	cfg, err := config.Parse([]byte("client: {config: {model: scripted}}\ncoder_client: {config: {model: scripted, timeout: 0.2, max_retries: 0}}"), "t.yaml", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts := cfg.ModelOptions(config.RoleOrchestrator); len(opts) != 0 {
+		t.Errorf("a client without settings has %d options", len(opts))
+	}
+	ep, err := cfg.Endpoint(config.RoleCoder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := model.New(ep, cfg.ModelOptions(config.RoleCoder)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = c.Complete(context.Background(), model.Request{Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "hi"}}})
+	var me *model.Error
+	if !errors.As(err, &me) || me.Attempts != 1 || !strings.Contains(err.Error(), "200ms") {
+		t.Fatalf("err = %v, want one attempt that timed out after 200ms", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the call took %s", d)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("server got %d requests, want 1", n)
+	}
 }

@@ -31,6 +31,11 @@ client:
       json_output: true
       structured_output: true
       context_window: 128000
+    # Seconds one model call may take before it is abandoned and retried
+    # (--request-timeout overrides it), and how many times a failed call
+    # is retried.
+    timeout: 120
+    max_retries: 5
   # Optional: US dollars per million tokens, to report the cost of a run.
   price:
     prompt_per_million: 2.5

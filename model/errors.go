@@ -148,9 +148,12 @@ func (c *client) classify(err error, info *attemptInfo) *Error {
 	case errors.As(err, &syntaxErr), errors.As(err, &typeErr), errors.Is(err, ErrMalformed):
 		e.Kind, e.retryable = ErrMalformed, true
 		e.hint = "the server is not answering as an OpenAI-compatible API; check the base URL"
-	case errors.Is(err, errTimeout), errors.Is(err, errStreamCut), errors.Is(err, errIdleStream),
+	case errors.Is(err, errTimeout), errors.Is(err, errIdleStream), errors.As(err, &netErr) && netErr.Timeout():
+		e.Kind, e.retryable = ErrUnavailable, true
+		e.hint = "the server is slow or stuck; if it is only slow, allow more time with --request-timeout (or timeout: in the config)"
+	case errors.Is(err, errStreamCut),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.As(err, &opErr), errors.As(err, &netErr) && netErr.Timeout():
+		errors.Is(err, syscall.EPIPE), errors.As(err, &opErr):
 		e.Kind, e.retryable = ErrUnavailable, true
 	}
 	return e

@@ -252,6 +252,36 @@ func TestMalformedGivesUp(t *testing.T) {
 	}
 }
 
+// TestStallGivesUp checks that a server that never answers ends in an
+// error that names the timeout and says how to allow more time.
+func TestStallGivesUp(t *testing.T) {
+	t.Parallel()
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
+			t.Parallel()
+			srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{{Replies: []scripted.Reply{{Delay: time.Minute}}}}})
+			var sl sleeps
+			c := newClient(t, srv.URL(), model.WithSleep(sl.sleep), model.WithMaxRetries(1), model.WithTimeout(100*time.Millisecond))
+			req := model.Request{Messages: userMsg("hi")}
+			if stream {
+				req.OnDelta = func(string) {}
+			}
+			_, err := c.Complete(t.Context(), req)
+			if !errors.Is(err, model.ErrUnavailable) {
+				t.Fatalf("err = %v, want ErrUnavailable", err)
+			}
+			for _, want := range []string{"after 2 attempts", "100ms", "--request-timeout", "timeout: in the config"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %q, want it to say %q", err, want)
+				}
+			}
+			if n := len(srv.Requests()); n != 2 {
+				t.Errorf("%d requests, want 2", n)
+			}
+		})
+	}
+}
+
 func TestFatalErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/base64"
 	"fmt"
+	"strings"
 
 	openai "github.com/sashabaranov/go-openai"
 
@@ -13,11 +14,15 @@ import (
 // context does not grow by a picture per step.
 const ImagePlaceholder = "[image omitted: only the latest one is shown]"
 
+// EmptyReplyPlaceholder stands in for an agent's own earlier message that
+// was empty, so the assistant turn sent back has content.
+const EmptyReplyPlaceholder = "(empty reply)"
+
 // ThreadMessages turns the team's thread into chat messages as seen by the
-// agent named self: its own messages become assistant turns, everyone else's
-// user turns headed by the speaker's name. With vision, the images of the
-// latest message that has any are attached; older images become a
-// placeholder line.
+// agent named self: its own messages become assistant turns (an empty one
+// as EmptyReplyPlaceholder), everyone else's user turns headed by the
+// speaker's name. With vision, the images of the latest message that has
+// any are attached; older images become a placeholder line.
 func ThreadMessages(thread []agent.Message, self string, vision bool) []openai.ChatCompletionMessage {
 	last := -1
 	if vision {
@@ -31,7 +36,15 @@ func ThreadMessages(thread []agent.Message, self string, vision bool) []openai.C
 	out := make([]openai.ChatCompletionMessage, 0, len(thread))
 	for i, m := range thread {
 		if m.Source == self {
-			out = append(out, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: m.Content})
+			content := m.Content
+			if strings.TrimSpace(content) == "" {
+				// The OpenAI API refuses an assistant message with neither
+				// content nor tool calls ("Invalid value for 'content':
+				// expected a string, got null"), and go-openai leaves an
+				// empty content out.
+				content = EmptyReplyPlaceholder
+			}
+			out = append(out, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: content})
 			continue
 		}
 		text := fmt.Sprintf("%s:\n%s", m.Source, m.Content)

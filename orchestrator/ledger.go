@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -79,26 +81,20 @@ func ledgerSchemaFor(names []string) json.Marshaler {
 }
 
 // ParseLedger reads a progress ledger from a model reply. It is lenient
-// where models commonly slip — code fences, prose around the object, "true"
-// as a string, a bare answer without its reason, the speaker's name in
-// another case — and strict where a guess would be wrong: every key must be
-// present and the speaker must be on the team. The error says what to fix,
-// so it can be fed back to the model.
+// where models commonly slip — code fences, prose around the object (braces
+// in it included), a wrapper object such as {"ledger": {...}}, raw line
+// breaks inside strings, "true" as a string, a bare answer without its
+// reason, the speaker's name in another case, a null speaker once the
+// request is satisfied — and strict where a guess would be wrong: every key
+// must be present and the speaker must be on the team. The error says what
+// to fix, so it can be fed back to the model.
 func ParseLedger(reply string, team []string) (agent.Ledger, error) {
 	var l agent.Ledger
-	obj, err := extractObject(reply)
+	fields, err := extractObject(reply)
 	if err != nil {
 		return l, err
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(obj), &fields); err != nil {
-		return l, fmt.Errorf("the JSON object does not parse (%v)", err)
-	}
-	// Keys are matched case-insensitively; models sometimes capitalise.
-	norm := make(map[string]json.RawMessage, len(fields))
-	for k, v := range fields {
-		norm[strings.ToLower(strings.TrimSpace(k))] = v
-	}
+	norm := normalizeKeys(fields)
 	var missing []string
 	for _, k := range ledgerKeys {
 		if _, ok := norm[k]; !ok {
@@ -122,28 +118,31 @@ func ParseLedger(reply string, team []string) (agent.Ledger, error) {
 		}
 		*dst = agent.LedgerBool{Reason: reason, Answer: b}
 	}
-	stringField := func(key string, dst *agent.LedgerString) {
+	// Once the request is satisfied nobody speaks next, so a null or
+	// malformed speaker or instruction does not matter.
+	stringField := func(key string, dst *agent.LedgerString, needed bool) {
 		reason, ans, err := splitItem(norm[key])
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", key, err))
-			return
+		if err == nil {
+			var s string
+			if s, err = asString(ans); err == nil {
+				*dst = agent.LedgerString{Reason: reason, Answer: s}
+				return
+			}
 		}
-		s, err := asString(ans)
-		if err != nil {
+		if needed {
 			errs = append(errs, fmt.Errorf("%s: %w", key, err))
-			return
 		}
-		*dst = agent.LedgerString{Reason: reason, Answer: s}
 	}
 	boolField("is_request_satisfied", &l.IsRequestSatisfied)
 	boolField("is_in_loop", &l.IsInLoop)
 	boolField("is_progress_being_made", &l.IsProgressBeingMade)
-	stringField("next_speaker", &l.NextSpeaker)
-	stringField("instruction_or_question", &l.InstructionOrQuestion)
+	open := !l.IsRequestSatisfied.Answer
+	stringField("next_speaker", &l.NextSpeaker, open)
+	stringField("instruction_or_question", &l.InstructionOrQuestion, open)
 	if len(errs) > 0 {
 		return l, errors.Join(errs...)
 	}
-	if !l.IsRequestSatisfied.Answer {
+	if open {
 		name, ok := matchSpeaker(l.NextSpeaker.Answer, team)
 		if !ok {
 			return l, fmt.Errorf("next_speaker %q is not on the team; answer with one of: %s", l.NextSpeaker.Answer, strings.Join(team, ", "))
@@ -156,18 +155,78 @@ func ParseLedger(reply string, team []string) (agent.Ledger, error) {
 	return l, nil
 }
 
-// extractObject finds the first balanced JSON object in s, skipping code
-// fences and any prose around it.
-func extractObject(s string) (string, error) {
-	start := strings.IndexByte(s, '{')
-	if start < 0 {
-		if strings.TrimSpace(s) == "" {
-			return "", errors.New("the reply is empty; a JSON object was expected")
-		}
-		return "", errors.New("the reply holds no JSON object")
+// normalizeKeys matches keys case-insensitively, as models sometimes
+// capitalise. When a key comes in several spellings the exact one wins,
+// then the first in sorted order, so the outcome never depends on map
+// order.
+func normalizeKeys(fields map[string]json.RawMessage) map[string]json.RawMessage {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
 	}
+	sort.Strings(keys)
+	norm := make(map[string]json.RawMessage, len(fields))
+	exact := map[string]bool{}
+	for _, k := range keys {
+		n := strings.ToLower(strings.TrimSpace(k))
+		if _, taken := norm[n]; taken && (exact[n] || k != n) {
+			continue
+		}
+		norm[n], exact[n] = fields[k], k == n
+	}
+	return norm
+}
+
+// maxCandidates bounds how many opening braces extractObject tries, so a
+// reply full of braces costs little.
+const maxCandidates = 64
+
+// extractObject finds the progress ledger's JSON object in s, skipping code
+// fences and prose around it. Prose may hold braces of its own, so each
+// balanced {...} is tried in turn; the first that decodes and holds a
+// ledger key wins, after unwrapping a wrapper object. When none does, the
+// first problem found is reported.
+func extractObject(s string) (map[string]json.RawMessage, error) {
+	if strings.IndexByte(s, '{') < 0 {
+		if strings.TrimSpace(s) == "" {
+			return nil, errors.New("the reply is empty; a JSON object was expected")
+		}
+		return nil, errors.New("the reply holds no JSON object")
+	}
+	var (
+		first    map[string]json.RawMessage
+		firstErr error
+	)
+	tried := 0
+	for i := 0; i < len(s) && tried < maxCandidates; i++ {
+		if s[i] != '{' {
+			continue
+		}
+		tried++
+		obj, err := decodeObject(s[i:])
+		if err == nil {
+			obj = unwrap(obj)
+			if hasLedgerKey(obj) {
+				return obj, nil
+			}
+		}
+		if first == nil && firstErr == nil {
+			first, firstErr = obj, err
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return first, nil
+}
+
+// decodeObject decodes the balanced object s starts with. Raw control
+// characters inside strings, which models write for line breaks, are
+// escaped first.
+func decodeObject(s string) (map[string]json.RawMessage, error) {
+	var b strings.Builder
 	depth, inString, escaped := 0, false, false
-	for i := start; i < len(s); i++ {
+	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case escaped:
@@ -176,17 +235,57 @@ func extractObject(s string) (string, error) {
 			escaped = true
 		case c == '"':
 			inString = !inString
+		case inString && c < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, c)
+			continue
 		case inString:
 		case c == '{':
 			depth++
 		case c == '}':
 			depth--
-			if depth == 0 {
-				return s[start : i+1], nil
+		}
+		b.WriteByte(c)
+		if depth == 0 {
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(b.String()), &obj); err != nil {
+				return nil, fmt.Errorf("the JSON object does not parse (%v)", err)
 			}
+			return obj, nil
 		}
 	}
-	return "", errors.New("the JSON object is cut off (unbalanced braces)")
+	return nil, errors.New("the JSON object is cut off (unbalanced braces)")
+}
+
+// unwrap descends into a wrapper such as {"ledger": {...}}: an object
+// without ledger keys one of whose values is an object that has some.
+func unwrap(obj map[string]json.RawMessage) map[string]json.RawMessage {
+	for range 3 {
+		if hasLedgerKey(obj) {
+			return obj
+		}
+		var inner map[string]json.RawMessage
+		n := 0
+		for _, v := range obj {
+			var o map[string]json.RawMessage
+			if json.Unmarshal(v, &o) == nil && hasLedgerKey(o) {
+				inner, n = o, n+1
+			}
+		}
+		if n != 1 {
+			return obj
+		}
+		obj = inner
+	}
+	return obj
+}
+
+func hasLedgerKey(obj map[string]json.RawMessage) bool {
+	for k := range obj {
+		if slices.Contains(ledgerKeys, strings.ToLower(strings.TrimSpace(k))) {
+			return true
+		}
+	}
+	return false
 }
 
 // splitItem accepts {"reason": ..., "answer": ...} and, leniently, a bare
@@ -197,16 +296,10 @@ func splitItem(raw json.RawMessage) (string, json.RawMessage, error) {
 		// Not an object: take the value itself as the answer.
 		return "", raw, nil
 	}
-	var answer json.RawMessage
+	item = normalizeKeys(item)
+	answer := item["answer"]
 	var reason string
-	for k, v := range item {
-		switch strings.ToLower(k) {
-		case "answer":
-			answer = v
-		case "reason":
-			_ = json.Unmarshal(v, &reason)
-		}
-	}
+	_ = json.Unmarshal(item["reason"], &reason)
 	if answer == nil {
 		return "", nil, errors.New(`missing "answer"`)
 	}
@@ -223,7 +316,8 @@ func asBool(raw json.RawMessage) (bool, error) {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		switch strings.ToLower(strings.TrimSpace(s)) {
+		// Models sometimes end a sentence-like answer with a full stop.
+		switch strings.TrimRight(strings.ToLower(strings.TrimSpace(s)), ".!") {
 		case "true", "yes", "y":
 			return true, nil
 		case "false", "no", "n":

@@ -35,6 +35,14 @@ func TestParseLedgerAccepts(t *testing.T) {
 		{"braces in strings", strings.Replace(validLedger, "Write the script.", "Print {x} and \\\"}\\\".", 1), "Coder", true},
 		{"in an array", "[" + validLedger + "]", "Coder", true},
 		{"extra keys", strings.Replace(validLedger, "{\n", "{\n \"note\": 1,\n", 1), "Coder", true},
+		{"trailing garbage", validLedger + "\n}} ``` and more", "Coder", true},
+		{"braces in prose first", "Ledger for {the task}: see {below}.\n" + validLedger, "Coder", true},
+		{"wrapped", `{"ledger": ` + validLedger + `}`, "Coder", true},
+		{"wrapped twice", `{"response": {"progress_ledger": ` + validLedger + `}, "note": "x"}`, "Coder", true},
+		{"wrapper broken", `{"ledger": ` + validLedger + `,}`, "Coder", true},
+		{"raw newline in string", strings.Replace(validLedger, "Write the script.", "Write the script.\n\tThen run it.", 1), "Coder", true},
+		{"answer with full stop", strings.Replace(validLedger, `"answer": true`, `"answer": "True."`, 1), "Coder", true},
+		{"number instruction", strings.Replace(validLedger, `"Write the script."`, `42`, 1), "Coder", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,6 +76,44 @@ func TestParseLedgerSatisfiedNeedsNoSpeaker(t *testing.T) {
 	}
 }
 
+// TestParseLedgerSatisfiedNullSpeaker: once the request is satisfied the
+// speaker and instruction are not used, so null ones do not cost a retry.
+func TestParseLedgerSatisfiedNullSpeaker(t *testing.T) {
+	t.Parallel()
+	reply := strings.NewReplacer(`"reason": "not yet", "answer": false`, `"reason": "done", "answer": true`,
+		`"Coder"`, `null`, `"Write the script."`, `null`).Replace(validLedger)
+	l, err := ParseLedger(reply, team)
+	if err != nil {
+		t.Fatalf("ParseLedger: %v", err)
+	}
+	if !l.IsRequestSatisfied.Answer || l.NextSpeaker.Answer != "" {
+		t.Errorf("ledger %+v", l)
+	}
+}
+
+// TestParseLedgerDuplicateKeys checks that a key given in two spellings is
+// read the same way every time: the exact spelling wins, whatever the
+// order of Go's map iteration.
+func TestParseLedgerDuplicateKeys(t *testing.T) {
+	t.Parallel()
+	reply := strings.Replace(validLedger, "{\n", "{\n \"Is_In_Loop\": {\"reason\": \"x\", \"answer\": \"maybe\"},\n \"IS_IN_LOOP\": true,\n", 1)
+	for range 50 {
+		l, err := ParseLedger(reply, team)
+		if err != nil {
+			t.Fatalf("ParseLedger: %v", err)
+		}
+		if l.IsInLoop.Answer {
+			t.Fatal("a misspelt duplicate won over the exact key")
+		}
+	}
+	item := strings.Replace(validLedger, `"reason": "no", "answer": false`, `"reason": "no", "Answer": true, "answer": false, "ANSWER": true`, 1)
+	for range 50 {
+		if l, err := ParseLedger(item, team); err != nil || l.IsInLoop.Answer {
+			t.Fatalf("ParseLedger = %+v, %v; want is_in_loop false from the exact key", l.IsInLoop, err)
+		}
+	}
+}
+
 func TestParseLedgerRejects(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, reply, wantErr string }{
@@ -77,7 +123,13 @@ func TestParseLedgerRejects(t *testing.T) {
 		{"cut off", validLedger[:len(validLedger)/2], "cut off"},
 		{"trailing comma", strings.Replace(validLedger, `"Write the script."}`, `"Write the script."},`, 1), "does not parse"},
 		{"single quotes", strings.ReplaceAll(validLedger, `"`, `'`), "does not parse"},
-		{"wrapped", `{"ledger": ` + validLedger + `}`, "lacks"},
+		{"python dict", strings.NewReplacer(`"`, `'`, "false", "False", "true", "True").Replace(validLedger), "does not parse"},
+		{"yaml", "is_request_satisfied:\n  reason: no\n  answer: false\nnext_speaker:\n  answer: Coder\n", "no JSON object"},
+		{"list of items", `[{"is_request_satisfied": {"reason": "no", "answer": false}}, {"is_in_loop": {"reason": "no", "answer": false}}]`, "lacks the key(s) is_in_loop"},
+		{"bool answer object", strings.Replace(validLedger, `"answer": false`, `"answer": {"value": false}`, 1), "not true or false"},
+		{"speaker object", strings.Replace(validLedger, `"Coder"`, `{"name": "Coder"}`, 1), "not on the team"},
+		{"null speaker", strings.Replace(validLedger, `"Coder"`, `null`, 1), "next_speaker: answer is null"},
+		{"cut off in prose braces", "Ledger for {the task: " + validLedger[:40], "cut off"},
 		{"missing key", strings.Replace(validLedger, `"is_in_loop"`, `"in_loop"`, 1), "is_in_loop"},
 		{"missing two", `{"is_request_satisfied": false, "is_in_loop": false, "is_progress_being_made": true}`, "next_speaker, instruction_or_question"},
 		{"unknown speaker", strings.Replace(validLedger, `"Coder"`, `"Janitor"`, 1), "not on the team"},
@@ -117,6 +169,7 @@ func FuzzParseLedger(f *testing.F) {
 	f.Add(`{"is_request_satisfied": "true"}`)
 	f.Add(`{{{{"`)
 	f.Add(`{"a": "\"}`)
+	f.Add("{x} {\"ledger\": {\"is_in_loop\": \"a\nb\"}}")
 	f.Fuzz(func(t *testing.T, s string) {
 		l, err := ParseLedger(s, team)
 		if err != nil {

@@ -7,6 +7,7 @@
 package orchestrator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -220,7 +221,7 @@ func (o *Orchestrator) makePlan(ctx context.Context) error {
 // user review it when a reviewer is set, and keeps both. The outer loop
 // starts over with them.
 func (o *Orchestrator) factsAndPlan(ctx context.Context, msgs []openai.ChatCompletionMessage, planAsk, team string) error {
-	facts, err := o.ask(ctx, msgs, nil)
+	facts, err := o.askText(ctx, msgs)
 	if err != nil {
 		return fmt.Errorf("gather facts: %w", err)
 	}
@@ -229,7 +230,7 @@ func (o *Orchestrator) factsAndPlan(ctx context.Context, msgs []openai.ChatCompl
 	msgs = append(msgs,
 		openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: facts},
 		openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: planAsk})
-	plan, err := o.ask(ctx, msgs, nil)
+	plan, err := o.askText(ctx, msgs)
 	if err != nil {
 		return fmt.Errorf("make plan: %w", err)
 	}
@@ -258,7 +259,7 @@ func (o *Orchestrator) review(ctx context.Context, msgs []openai.ChatCompletionM
 			return plan, nil
 		}
 		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: revisePlanPrompt(team, feedback)})
-		plan, err = o.ask(ctx, msgs, nil)
+		plan, err = o.askText(ctx, msgs)
 		if err != nil {
 			return "", fmt.Errorf("revise plan: %w", err)
 		}
@@ -436,7 +437,8 @@ func (o *Orchestrator) progressLedger(ctx context.Context) (agent.Ledger, error)
 		}
 		lastErr = err
 		msgs = append(msgs,
-			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: reply},
+			// An empty assistant message is refused by the API: say it was empty.
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: cmp.Or(strings.TrimSpace(reply), model.EmptyReplyPlaceholder)},
 			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: ledgerRetryPrompt(err)})
 	}
 	return agent.Ledger{}, parseError{lastErr}
@@ -470,6 +472,21 @@ func (o *Orchestrator) ask(ctx context.Context, msgs []openai.ChatCompletionMess
 	return resp.Content, nil
 }
 
+// errEmptyReply is a model that answered a text request with nothing, twice.
+var errEmptyReply = errors.New("the model returned an empty reply twice; try again, or a different model")
+
+// askText asks for a text that must not be empty (facts, a plan, the final
+// answer), once more when the reply is blank.
+func (o *Orchestrator) askText(ctx context.Context, msgs []openai.ChatCompletionMessage) (string, error) {
+	for range 2 {
+		text, err := o.ask(ctx, msgs, nil)
+		if err != nil || strings.TrimSpace(text) != "" {
+			return text, err
+		}
+	}
+	return "", errEmptyReply
+}
+
 // warn says that a call was too long for the model and is retried shorter.
 func (o *Orchestrator) warn(source string, err error) {
 	ev := agent.NewEvent(agent.EventWarning, source)
@@ -497,7 +514,7 @@ func (o *Orchestrator) finish(ctx context.Context, status, reason string, start 
 		prompt = limitAnswerPrompt(o.st.Task, reason)
 	}
 	msgs := append(o.threadMessages(), openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: prompt})
-	answer, err := o.ask(ctx, msgs, nil)
+	answer, err := o.askText(ctx, msgs)
 	if err != nil {
 		if ctx.Err() != nil {
 			o.st.Status, o.st.StopReason = agent.StatusCancelled, "interrupted"

@@ -329,3 +329,39 @@ func TestResumeCountsLimitsFromTheResume(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyRepliesAreAskedAgainNeverSentBackEmpty(t *testing.T) {
+	t.Parallel()
+	rs := rules(scripted.Reply{Empty: true}, scripted.Text(ledgerToCoder), scripted.Text(ledgerDone))
+	rs[0].Replies = append([]scripted.Reply{{Empty: true}}, rs[0].Replies...)
+	srv := scripted.New(t, &scripted.Scenario{Rules: rs})
+	o := New(newClient(t, srv, model.Info{}), []agent.Agent{&echoAgent{name: agent.CoderName, reply: "42"}}, Options{})
+	if res := o.Run(context.Background(), "What is 6*7?"); res.Status != agent.StatusSuccess {
+		t.Fatalf("result = %+v", res)
+	}
+	if st := o.State(); strings.TrimSpace(st.Facts) == "" {
+		t.Error("blank facts were kept")
+	}
+	for _, r := range srv.Requests() {
+		for _, m := range r.Request.Messages {
+			if m.Role == "assistant" && m.Content == "" && len(m.MultiContent) == 0 {
+				t.Fatalf("a %s request sent an empty assistant message", r.Rule)
+			}
+		}
+	}
+}
+
+func TestEmptyFinalAnswerIsAnErrorNotASuccess(t *testing.T) {
+	t.Parallel()
+	rs := rules(scripted.Text(ledgerDone))
+	rs[3].Replies = []scripted.Reply{{Empty: true}}
+	srv := scripted.New(t, &scripted.Scenario{Rules: rs})
+	o := New(newClient(t, srv, model.Info{}), []agent.Agent{&echoAgent{name: agent.CoderName, reply: "42"}}, Options{})
+	res := o.Run(context.Background(), "What is 6*7?")
+	if res.Status != agent.StatusError || !strings.Contains(res.StopReason, "empty reply") {
+		t.Fatalf("result = %+v", res)
+	}
+	if n := len(srv.Requests()); n != 5 {
+		t.Errorf("%d requests, want facts, plan, ledger and the final answer twice", n)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/m1-project/m1/agent"
 	"github.com/m1-project/m1/config"
 	"github.com/m1-project/m1/console"
+	"github.com/m1-project/m1/model"
 	"github.com/m1-project/m1/orchestrator"
 	"github.com/m1-project/m1/session"
 )
@@ -34,6 +36,10 @@ type runOptions struct {
 	WorkDir    string        `json:"work_dir"`
 	Agents     []string      `json:"agents"`
 	Team       teamOptions   `json:"team"`
+
+	// RequestTimeout bounds one attempt of a model call; zero means the
+	// config's timeout, else model.DefaultTimeout.
+	RequestTimeout time.Duration `json:"request_timeout,omitempty"`
 }
 
 func defaultRunOptions() *runOptions {
@@ -49,6 +55,8 @@ func (o *runOptions) addFlags(cmd *cobra.Command) {
 	fl.StringVar(&o.Model, "model", "", "model name for every agent (overrides M1_MODEL and the config)")
 	fl.StringVar(&o.Cache, "cache", "", "cache model replies in `DIR`: a rerun of the same requests costs nothing")
 	fl.BoolVar(&o.NoStream, "no-stream", false, "do not stream tokens to the console")
+	fl.Var(optionalDuration{&o.RequestTimeout, model.DefaultTimeout}, "request-timeout",
+		"how long one model call may wait for the server before it is abandoned and retried (overrides timeout: in the config)")
 	o.addLimitFlags(cmd)
 	fl.StringVar(&o.WorkDir, "work-dir", "", "working directory the agents read and write (default: the current directory)")
 	fl.StringSliceVar(&o.Agents, "agents", o.Agents, "team members besides the Orchestrator: "+strings.Join(allAgents(), ","))
@@ -63,6 +71,35 @@ func (o *runOptions) addLimitFlags(cmd *cobra.Command) {
 	fl.IntVar(&o.MaxTokens, "max-tokens", o.MaxTokens, "stop when all agents together used this many tokens (0: no limit)")
 	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "stop after this much wall-clock time, e.g. 10m (0: no limit)")
 }
+
+// optionalDuration is a duration flag that stays zero unless it is given,
+// so a setting from the config file can apply when it is not. Its help
+// shows def, the value used when neither says otherwise.
+type optionalDuration struct {
+	d   *time.Duration
+	def time.Duration
+}
+
+func (v optionalDuration) String() string {
+	if v.d == nil || *v.d == 0 {
+		return v.def.String()
+	}
+	return v.d.String()
+}
+
+func (v optionalDuration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 30s or 2m")
+	}
+	if d <= 0 {
+		return errors.New("must be positive")
+	}
+	*v.d = d
+	return nil
+}
+
+func (v optionalDuration) Type() string { return "duration" }
 
 func (o *runOptions) validate() error {
 	switch {
@@ -140,7 +177,7 @@ func execute(ctx context.Context, f *factory, opts *runOptions, cfg *config.Conf
 		out.Handle(e)
 	}
 
-	orchClient, err := newClient(cfg, config.RoleOrchestrator, opts)
+	orchClient, err := newClient(cfg, config.RoleOrchestrator, opts, emit)
 	if err != nil {
 		return err
 	}

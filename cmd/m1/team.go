@@ -132,12 +132,22 @@ func (h *humanIO) approvals(opts *runOptions) agent.Approver {
 	return nil
 }
 
-func newClient(cfg *config.Config, role string, opts *runOptions) (model.Client, error) {
+// newClient makes the model client of role. Each retried call is reported
+// through emit, so a slow or failing server does not look like a hang.
+func newClient(cfg *config.Config, role string, opts *runOptions, emit func(agent.Event)) (model.Client, error) {
 	ep, err := cfg.Endpoint(role)
 	if err != nil {
 		return nil, err
 	}
-	var mo []model.Option
+	// The flag comes after the config's settings, so it wins.
+	mo := append(cfg.ModelOptions(role), model.WithOnRetry(func(r model.Retry) {
+		ev := agent.NewEvent(agent.EventWarning, roleAgent[role])
+		ev.Content = fmt.Sprintf("model call failed (%v); retry %d in %s", r.Err, r.Attempt, r.Wait.Round(time.Millisecond))
+		emit(ev)
+	}))
+	if opts.RequestTimeout > 0 {
+		mo = append(mo, model.WithTimeout(opts.RequestTimeout))
+	}
 	if opts.Cache != "" {
 		mo = append(mo, model.WithCache(opts.Cache))
 	}
@@ -148,11 +158,19 @@ func newClient(cfg *config.Config, role string, opts *runOptions) (model.Client,
 	return c, nil
 }
 
+// roleAgent names the agent each config role serves.
+var roleAgent = map[string]string{
+	config.RoleOrchestrator: agent.OrchestratorName,
+	config.RoleCoder:        agent.CoderName,
+	config.RoleWebSurfer:    agent.WebSurferName,
+	config.RoleFileSurfer:   agent.FileSurferName,
+}
+
 // buildTeam makes the agents named by --agents, in a fixed order.
 func buildTeam(ctx context.Context, f *factory, opts *runOptions, cfg *config.Config, sess *session.Session, hum *humanIO, emit func(agent.Event)) ([]agent.Agent, error) {
 	var team []agent.Agent
 	if slices.Contains(opts.Agents, agentCoder) {
-		c, err := newClient(cfg, config.RoleCoder, opts)
+		c, err := newClient(cfg, config.RoleCoder, opts, emit)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +189,7 @@ func buildTeam(ctx context.Context, f *factory, opts *runOptions, cfg *config.Co
 		team = append(team, terminal.New(exec, terminal.WithApprover(approver), terminal.WithTimeout(opts.Team.CodeTimeout)))
 	}
 	if slices.Contains(opts.Agents, agentWeb) {
-		c, err := newClient(cfg, config.RoleWebSurfer, opts)
+		c, err := newClient(cfg, config.RoleWebSurfer, opts, emit)
 		if err != nil {
 			return nil, err
 		}
@@ -184,7 +202,7 @@ func buildTeam(ctx context.Context, f *factory, opts *runOptions, cfg *config.Co
 			web.WithApprover(hum.approvals(opts))))
 	}
 	if slices.Contains(opts.Agents, agentFile) {
-		c, err := newClient(cfg, config.RoleFileSurfer, opts)
+		c, err := newClient(cfg, config.RoleFileSurfer, opts, emit)
 		if err != nil {
 			return nil, err
 		}
