@@ -87,6 +87,7 @@ type dockerAPI interface {
 	ContainerStart(ctx context.Context, id string, opts container.StartOptions) error
 	ContainerRemove(ctx context.Context, id string, opts container.RemoveOptions) error
 	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
+	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
 	ContainerExecCreate(ctx context.Context, id string, opts container.ExecOptions) (container.ExecCreateResponse, error)
 	ContainerExecAttach(ctx context.Context, execID string, opts container.ExecAttachOptions) (types.HijackedResponse, error)
 	ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error)
@@ -441,9 +442,28 @@ func (d *Docker) container(ctx context.Context, user string) (string, error) {
 	return d.id, nil
 }
 
+// Notes a Result carries when the container died (docker kill, a daemon
+// restart, docker rm -f): the model should know its installed packages and
+// background processes are gone.
+const (
+	noteReplaced = "The sandbox container had stopped since the last block (it was killed or crashed), so this block ran " +
+		"in a fresh container: the files in the working directory are kept, but packages installed earlier are gone."
+	noteLostMidRun = "The sandbox container stopped while the block ran (it was killed or crashed), and the block's " +
+		"processes died with it; the output above is what it printed until then. The next block runs in a fresh " +
+		"container: the files in the working directory are kept, but packages installed earlier are gone."
+)
+
+// exitSandboxLost is the exit code reported for a block whose container died
+// under it, as a shell reports a process killed by SIGKILL (which is also
+// what such an exec reports).
+const exitSandboxLost = 137
+
 // Run saves b in the work dir and runs it in the container as the code user.
 // On timeout or cancellation every process of that user in the container is
-// killed, so the container stays usable and nothing is left running.
+// killed, so the container stays usable and nothing is left running. A
+// container that died since the last block is replaced by a fresh one; one
+// that dies during the block ends it with exitSandboxLost and is replaced
+// by the next run. Either way the Result's Note says so.
 func (d *Docker) Run(ctx context.Context, b CodeBlock, lim Limits) (Result, error) {
 	d.runMu.Lock()
 	defer d.runMu.Unlock()
@@ -466,7 +486,7 @@ func (d *Docker) Run(ctx context.Context, b CodeBlock, lim Limits) (Result, erro
 		return Result{}, err
 	}
 
-	ex, err := d.api.ContainerExecCreate(ctx, id, container.ExecOptions{
+	opts := container.ExecOptions{
 		User:         user,
 		WorkingDir:   Workspace,
 		AttachStdout: true,
@@ -475,7 +495,18 @@ func (d *Docker) Run(ctx context.Context, b CodeBlock, lim Limits) (Result, erro
 		// them; the daemon reads two pipes concurrently and would shuffle
 		// them.
 		Cmd: append([]string{"sh", "-c", `exec "$@" 2>&1`, "m1"}, argv...),
-	})
+	}
+	note := ""
+	ex, err := d.api.ContainerExecCreate(ctx, id, opts)
+	if err != nil && ctx.Err() == nil && d.stopped(id) {
+		// Killed since the last block: start over in a fresh container.
+		d.drop(id)
+		if id, err = d.container(ctx, user); err != nil {
+			return Result{}, err
+		}
+		note = noteReplaced
+		ex, err = d.api.ContainerExecCreate(ctx, id, opts)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("create exec in %s: %w", d.name, err)
 	}
@@ -514,16 +545,75 @@ func (d *Docker) Run(ctx context.Context, b CodeBlock, lim Limits) (Result, erro
 		return Result{}, ctx.Err()
 	}
 	if timedOut {
-		return Result{ExitCode: exitTimedOut, Output: out.String(), TimedOut: true}, nil
+		return Result{ExitCode: exitTimedOut, Output: out.String(), TimedOut: true, Note: note}, nil
+	}
+	code, err := 0, error(nil)
+	if copyErr == nil {
+		code, err = d.exitCode(ctx, ex.ID)
+	}
+	// A block killed by SIGKILL, or whose exec broke, may have lost its
+	// container under it (docker kill). Only then is the container looked
+	// at, so a normal run pays nothing.
+	if (copyErr != nil || err != nil || code == exitSandboxLost) && ctx.Err() == nil && d.died(ctx, id) {
+		d.drop(id)
+		return Result{ExitCode: exitSandboxLost, Output: out.String(), Note: strings.TrimSpace(note + " " + noteLostMidRun)}, nil
 	}
 	if copyErr != nil {
 		return Result{}, fmt.Errorf("read output of exec in %s: %w", d.name, copyErr)
 	}
-	code, err := d.exitCode(ctx, ex.ID)
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{ExitCode: code, Output: out.String()}, nil
+	return Result{ExitCode: code, Output: out.String(), Note: note}, nil
+}
+
+// diedWait is how long died watches a container: the daemon records a
+// killed container's end a moment after the end of its exec.
+const diedWait = 2 * time.Second
+
+// died reports whether container id stopped, waiting up to diedWait (or
+// until ctx ends) for its state to show it.
+func (d *Docker) died(ctx context.Context, id string) bool {
+	deadline := time.Now().Add(diedWait)
+	for {
+		if d.stopped(id) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// stopped reports whether container id is gone or no longer running, as
+// after docker kill. An answer it cannot get counts as running: the caller
+// then reports the error it already has.
+func (d *Docker) stopped(id string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), d.grace)
+	defer cancel()
+	ins, err := d.api.ContainerInspect(ctx, id)
+	if err != nil {
+		return cerrdefs.IsNotFound(err)
+	}
+	return ins.ContainerJSONBase != nil && ins.State != nil && !ins.State.Running && !ins.State.Restarting
+}
+
+// drop removes the dead container id and forgets it, so the next run
+// creates a fresh one under the same name.
+func (d *Docker) drop(id string) {
+	d.mu.Lock()
+	if d.id == id {
+		d.id = ""
+	}
+	d.mu.Unlock()
+	// Should the removal fail, creating the next container under the same
+	// name fails too, and says why.
+	_ = d.remove(id)
 }
 
 // exitCode waits briefly for the daemon to record the exec's end, which may

@@ -32,6 +32,7 @@ type fakeDocker struct {
 	start     func(context.Context, string) error
 	list      func(context.Context, container.ListOptions) ([]container.Summary, error)
 	execCreat func(context.Context, string, container.ExecOptions) (container.ExecCreateResponse, error)
+	contInsp  func(context.Context, string) (container.InspectResponse, error)
 
 	mu        sync.Mutex
 	removed   []string
@@ -96,6 +97,14 @@ func (f *fakeDocker) ContainerList(ctx context.Context, opts container.ListOptio
 		return nil, errNotFaked
 	}
 	return f.list(ctx, opts)
+}
+
+// ContainerInspect says the container runs unless contInsp says otherwise.
+func (f *fakeDocker) ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error) {
+	if f.contInsp == nil {
+		return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: id, State: &container.State{Running: true}}}, nil
+	}
+	return f.contInsp(ctx, id)
 }
 
 func (f *fakeDocker) ContainerExecCreate(ctx context.Context, id string, opts container.ExecOptions) (container.ExecCreateResponse, error) {
@@ -356,5 +365,76 @@ func TestDockerCleanupStale(t *testing.T) {
 	}
 	if n != 1 || len(f.removed) != 1 || f.removed[0] != "stale" {
 		t.Errorf("removed %d: %v, want only the stale container", n, f.removed)
+	}
+}
+
+// TestDockerDeadContainerBetweenRuns covers the decision to replace the
+// container when an exec cannot be created: only a container the daemon
+// says is stopped or gone is replaced; any other failure is the run's
+// error.
+func TestDockerDeadContainerBetweenRuns(t *testing.T) {
+	t.Parallel()
+	stoppedState := container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{State: &container.State{Status: container.StateExited}}}
+	tests := []struct {
+		name        string
+		inspect     func(context.Context, string) (container.InspectResponse, error)
+		wantReplace bool
+	}{
+		{"stopped", func(context.Context, string) (container.InspectResponse, error) { return stoppedState, nil }, true},
+		{"removed", func(context.Context, string) (container.InspectResponse, error) {
+			return container.InspectResponse{}, cerrdefs.ErrNotFound
+		}, true},
+		{"running", nil, false},
+		{"inspect fails", func(context.Context, string) (container.InspectResponse, error) {
+			return container.InspectResponse{}, errors.New("daemon busy")
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var (
+				mu      sync.Mutex
+				created []string
+				execIn  []string
+			)
+			f := &fakeDocker{
+				create: func(context.Context, *container.Config, *container.HostConfig, string) (container.CreateResponse, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					created = append(created, fmt.Sprintf("c%d", len(created)+1))
+					return container.CreateResponse{ID: created[len(created)-1]}, nil
+				},
+				// The first container refuses execs, as a killed one does.
+				execCreat: func(_ context.Context, id string, _ container.ExecOptions) (container.ExecCreateResponse, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					execIn = append(execIn, id)
+					if id == "c1" {
+						return container.ExecCreateResponse{}, cerrdefs.ErrConflict.WithMessage("container c1 is not running")
+					}
+					return container.ExecCreateResponse{ID: "e1"}, nil
+				},
+				contInsp: tt.inspect,
+			}
+			d := newFakeDocker(t, f)
+			defer d.Close()
+			_, err := d.Run(t.Context(), CodeBlock{Language: LangSh, Code: "true\n", Closed: true}, Limits{})
+			mu.Lock()
+			defer mu.Unlock()
+			if !tt.wantReplace {
+				if err == nil || !strings.Contains(err.Error(), "is not running") || len(created) != 1 || len(f.removed) != 0 {
+					t.Errorf("Run = %v; created %v, removed %v; want the exec error and the container kept", err, created, f.removed)
+				}
+				return
+			}
+			// The fake cannot attach, so the run fails after the exec
+			// was created in the fresh container.
+			if len(created) != 2 || len(f.removed) != 1 || f.removed[0] != "c1" || len(execIn) != 2 || execIn[1] != "c2" {
+				t.Errorf("created %v, removed %v, execs in %v; want c1 removed and the exec retried in c2", created, f.removed, execIn)
+			}
+			if err == nil || strings.Contains(err.Error(), "is not running") {
+				t.Errorf("Run = %v, want the fake's attach error", err)
+			}
+		})
 	}
 }

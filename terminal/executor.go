@@ -43,12 +43,17 @@ func (l Limits) withDefaults() Limits {
 
 // Result is the outcome of one run.
 type Result struct {
-	// ExitCode is the process's exit status; 124 when it timed out.
+	// ExitCode is the process's exit status; 124 when it timed out, 137
+	// when the sandbox died under it.
 	ExitCode int
 	// Output is stdout and stderr interleaved as written, capped.
 	Output string
 	// TimedOut is set when the run was killed at the time limit.
 	TimedOut bool
+	// Note is what the executor has to tell the model about the run
+	// besides its output, e.g. that the sandbox was replaced; usually
+	// empty.
+	Note string
 }
 
 // exitTimedOut is the exit code reported for a killed run, as timeout(1)

@@ -202,6 +202,9 @@ func (r *reply) ran(n int, b CodeBlock, res Result, timeout time.Duration) {
 	default:
 		r.para("%s exited with code %d. Output:\n%s", head, res.ExitCode, out)
 	}
+	if res.Note != "" {
+		r.para("%s", res.Note)
+	}
 }
 
 func (r *reply) notRun(n int, b CodeBlock) {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,6 +80,9 @@ func TestScripts(t *testing.T) {
 				return dockerCondition()
 			case "browser":
 				return browserCondition()
+			case "root":
+				// Root reads files whatever their mode says.
+				return os.Geteuid() == 0, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -90,6 +94,7 @@ func TestScripts(t *testing.T) {
 			"session-id":   cmdSessionID,
 			"nocontainers": cmdNoContainers,
 			"site":         cmdSite,
+			"noprocs":      cmdNoProcs,
 		},
 	})
 }
@@ -284,7 +289,9 @@ func dockerCondition() (bool, error) {
 	return false, nil
 }
 
-// nocontainers: no container labelled as m1's exists.
+// nocontainers: no container labelled as m1's mounts a folder of this
+// script's work dir. Other m1 containers belong to scripts and tests
+// running in parallel.
 func cmdNoContainers(ts *testscript.TestScript, neg bool, args []string) {
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	ts.Check(err)
@@ -292,8 +299,22 @@ func cmdNoContainers(ts *testscript.TestScript, neg bool, args []string) {
 	list, err := cli.ContainerList(context.Background(), container.ListOptions{All: true,
 		Filters: filters.NewArgs(filters.Arg("label", terminal.LabelManaged+"=true"))})
 	ts.Check(err)
-	if len(list) > 0 {
-		ts.Fatalf("%d m1 containers remain, e.g. %s", len(list), list[0].Names)
+	work := ts.Getenv("WORK")
+	prefixes := []string{work + string(filepath.Separator)}
+	if real, err := filepath.EvalSymlinks(work); err == nil && real != work {
+		prefixes = append(prefixes, real+string(filepath.Separator))
+	}
+	var left []string
+	for _, c := range list {
+		for _, m := range c.Mounts {
+			if slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(m.Source+string(filepath.Separator), p) }) {
+				left = append(left, strings.Join(c.Names, ","))
+				break
+			}
+		}
+	}
+	if len(left) > 0 {
+		ts.Fatalf("%d m1 containers remain, e.g. %s", len(left), left[0])
 	}
 }
 
@@ -327,4 +348,46 @@ func testImage() string {
 		return img
 	}
 	return terminal.SandboxImage
+}
+
+// noprocs: no process has the script's work dir in its command line, such
+// as a Chrome whose profile is under $WORK/.tmp. Processes get a while to
+// exit, since a killed browser's helpers go a moment after it.
+func cmdNoProcs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: noprocs")
+	}
+	work := ts.Getenv("WORK")
+	var left []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		left = procsMentioning(ts, work+string(filepath.Separator))
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(left) > 0 {
+		ts.Fatalf("%d processes outlive the run, e.g. %s", len(left), left[0])
+	}
+}
+
+// procsMentioning lists the processes other than this one whose command
+// line holds s, as "pid: command line".
+func procsMentioning(ts *testscript.TestScript, s string) []string {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		ts.Fatalf("noprocs needs /proc: %v", err)
+	}
+	var found []string
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !strings.Contains(string(b), s) {
+			continue
+		}
+		found = append(found, fmt.Sprintf("%d: %s", pid, strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))))
+	}
+	return found
 }

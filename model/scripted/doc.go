@@ -34,6 +34,10 @@
 //   - malformed: true sends a body (or stream chunk) that is not JSON
 //   - cut: true sends part of the reply, then drops the connection
 //   - reset: true drops the connection without answering
+//   - run: a shell command (sh -c) run before the reply, a test hook for
+//     breaking things mid-conversation; the server waits for it but not
+//     for jobs it starts in the background with &, and answers 500 with
+//     the command's output if it fails. Scenarios are trusted code.
 //
 // Scenario-wide settings: name, models (listed by /v1/models), api_key
 // (requests without it get 401), no_stream (answer stream requests with a

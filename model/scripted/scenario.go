@@ -83,6 +83,18 @@ type Reply struct {
 	Cut bool `yaml:"cut"`
 	// Reset drops the connection without sending anything.
 	Reset bool `yaml:"reset"`
+
+	// Run is a test hook: a shell command the server runs with sh -c
+	// before it answers (and before Delay), so a test can break something
+	// at a known point of the conversation, such as killing the browser
+	// the client drives. The server waits for the command, not for jobs it
+	// puts in the background with &, which run on while the reply goes
+	// out; it kills the command if the client leaves or the server
+	// closes. If the command fails, the reply is an HTTP 500 whose message
+	// holds the command's output, so the failure shows (a client that
+	// retries gets the rule's next reply). It runs in the server's working
+	// directory with the server's environment; scenarios are trusted code.
+	Run string `yaml:"run"`
 }
 
 // ToolCall is a function call in a scripted reply.

@@ -2,12 +2,15 @@ package scripted
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,10 +22,11 @@ import (
 
 // Server is a running scripted model. It is safe for concurrent requests.
 type Server struct {
-	sc   *Scenario
-	ts   *httptest.Server
-	done chan struct{}
-	once sync.Once
+	sc     *Scenario
+	ts     *httptest.Server
+	ctx    context.Context // ends on Close
+	cancel context.CancelFunc
+	once   sync.Once
 
 	mu    sync.Mutex
 	next  []int // per rule: index of the next reply
@@ -42,6 +46,14 @@ type Recorded struct {
 	// Rule is the name of the rule that served the request, empty when
 	// none did.
 	Rule string
+	// Received is when the request reached the server, before its body
+	// was read.
+	Received time.Time
+	// Replied is when the server finished writing its answer (reply,
+	// error or dropped connection); zero while the answer is still being
+	// written. Replied to the next request's Received is the time the
+	// client spent between two calls, which benchmarks use.
+	Replied time.Time
 }
 
 // New starts a scripted server on a loopback port. With t non-nil, an
@@ -75,7 +87,8 @@ func Listen(addr string, sc *Scenario) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scripted server: %w", err)
 	}
-	s := &Server{sc: &c, done: make(chan struct{}), next: make([]int, len(c.Rules))}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{sc: &c, ctx: ctx, cancel: cancel, next: make([]int, len(c.Rules))}
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.ts.Listener.Close()
 	s.ts.Listener = l
@@ -97,7 +110,7 @@ func (s *Server) Requests() []Recorded {
 // Close stops the server, ending delayed replies at once.
 func (s *Server) Close() {
 	s.once.Do(func() {
-		close(s.done)
+		s.cancel()
 		s.ts.CloseClientConnections()
 		s.ts.Close()
 	})
@@ -127,11 +140,12 @@ func (s *Server) serveModels(w http.ResponseWriter) {
 }
 
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
+	received := time.Now()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return
 	}
-	rec := Recorded{Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
+	rec := Recorded{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Received: received}
 	decodeErr := json.Unmarshal(body, &rec.Request)
 	req := rec.Request
 
@@ -145,7 +159,13 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		reply, rec.Rule, found = s.pick(req)
 	}
 	s.reqs = append(s.reqs, rec)
+	idx := len(s.reqs) - 1
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.reqs[idx].Replied = time.Now()
+		s.mu.Unlock()
+	}()
 
 	switch {
 	case decodeErr != nil:
@@ -254,6 +274,16 @@ func messageText(m openai.ChatCompletionMessage) string {
 }
 
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCompletionRequest, rep Reply) {
+	if rep.Run != "" {
+		if out, err := s.runHook(r.Context(), rep.Run); err != nil {
+			if r.Context().Err() != nil {
+				return
+			}
+			writeError(w, http.StatusInternalServerError, "run_failed",
+				fmt.Sprintf("scripted: run %q: %v: %s", truncate(rep.Run, 200), err, truncate(out, 2000)))
+			return
+		}
+	}
 	if rep.Delay > 0 {
 		t := time.NewTimer(rep.Delay)
 		defer t.Stop()
@@ -261,7 +291,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCo
 		case <-t.C:
 		case <-r.Context().Done():
 			return
-		case <-s.done:
+		case <-s.ctx.Done():
 			return
 		}
 	}
@@ -410,6 +440,32 @@ func (s *Server) stream(w http.ResponseWriter, model, content string, calls []op
 	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	_ = rc.Flush()
+}
+
+// runHook runs a reply's run command with sh -c and returns its combined
+// output. The output goes to a file rather than a pipe: the wait then ends
+// with sh, not with the last background job holding the pipe open. The
+// command is killed when the client leaves or the server closes.
+func (s *Server) runHook(ctx context.Context, command string) (string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
+	f, err := os.CreateTemp("", "scripted-run-*.out")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	// Background jobs keep writing to the open file; its name is not needed.
+	defer os.Remove(f.Name())
+	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd.Stdout, cmd.Stderr = f, f
+	runErr := cmd.Run()
+	out, err := os.ReadFile(f.Name())
+	if err != nil {
+		return "", err
+	}
+	return string(out), runErr
 }
 
 // hangUp flushes what was written and closes the connection without

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -360,5 +362,77 @@ func TestParseScenarioErrors(t *testing.T) {
 	}
 	if _, err := scripted.LoadScenario("testdata/missing.yaml"); err == nil {
 		t.Error("missing file loaded")
+	}
+}
+
+func TestRunHook(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := func(name string) string { return filepath.Join(dir, name) }
+	tests := []struct {
+		name  string
+		run   string
+		check func(t *testing.T, status int, body string)
+	}{
+		{"runs before the reply", "echo ran > " + file("sync"), func(t *testing.T, status int, body string) {
+			b, err := os.ReadFile(file("sync"))
+			if status != 200 || content(t, body) != "after" || err != nil || string(b) != "ran\n" {
+				t.Errorf("status %d body %s; file %q, %v", status, body, b, err)
+			}
+		}},
+		{"failure is a 500 with the output", "echo the cause; exit 3", func(t *testing.T, status int, body string) {
+			if status != 500 || !strings.Contains(body, "the cause") || !strings.Contains(body, "exit status 3") {
+				t.Errorf("status %d body %s", status, body)
+			}
+		}},
+		{"background jobs run on after the reply", "(while [ ! -e " + file("go") + " ]; do sleep 0.05; done; echo late; touch " + file("done") + ") &",
+			func(t *testing.T, status int, body string) {
+				// The job waits for a file the test makes only now: had
+				// the server waited for it, the reply would never come.
+				if status != 200 || content(t, body) != "after" {
+					t.Fatalf("status %d body %s", status, body)
+				}
+				if err := os.WriteFile(file("go"), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+					if _, err := os.Stat(file("done")); err == nil {
+						return
+					}
+				}
+				t.Error("the background job never finished")
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{{Replies: []scripted.Reply{{Run: tt.run, Content: "after"}}}}})
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			status, _, body, err := post(t, ctx, srv, chatBody(t, openai.ChatCompletionRequest{Messages: msgs("s", "hi")}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, status, body)
+		})
+	}
+}
+
+func TestRunHookStopsWhenClientLeaves(t *testing.T) {
+	t.Parallel()
+	srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{{Replies: []scripted.Reply{{Run: "sleep 3600"}}}}})
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, _, _, err := post(t, ctx, srv, chatBody(t, openai.ChatCompletionRequest{Messages: msgs("s", "hi")})); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	// Close waits for running handlers, so it returns only once the
+	// command was killed.
+	done := make(chan struct{})
+	go func() { srv.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Close blocked behind a running command")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // access decides which paths the FileSurfer may read: the work dir and the
@@ -80,15 +81,38 @@ func (a *access) resolve(p string) (string, error) {
 	}
 	real, err := filepath.EvalSymlinks(p)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", fixf("no such file or folder: %s (paths are relative to the work dir %s)", a.display(p), a.workDir)
-		}
-		return "", fixf("cannot open %s: %v", a.display(p), err)
+		return "", a.unresolved(p, err)
 	}
 	if !a.allowed(real, a.roots) {
 		return "", fixf("access denied: %s is a symlink to %s, outside the folders the FileSurfer may read (%s)", a.display(p), real, strings.Join(a.shown, ", "))
 	}
 	return p, nil
+}
+
+// unresolved explains why p, inside the allowed folders, could not be
+// resolved: it does not exist, it is a link to nothing, or a file stands
+// where the path needs a folder.
+func (a *access) unresolved(p string, err error) error {
+	shown := a.display(p)
+	if fi, lerr := os.Lstat(p); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if target, rerr := os.Readlink(p); rerr == nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return fixf("cannot open %s: it is a symlink to %s, which does not exist", shown, target)
+			}
+			return fixf("cannot open %s: it is a symlink to %s, which cannot be followed: %v", shown, target, err)
+		}
+	}
+	if errors.Is(err, syscall.ENOTDIR) {
+		for dir := filepath.Dir(p); a.allowed(dir, a.shown) && dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+			if fi, serr := os.Stat(dir); serr == nil && !fi.IsDir() {
+				return fixf("cannot open %s: %s is a file, not a folder", shown, a.display(dir))
+			}
+		}
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return fixf("no such file or folder: %s (paths are relative to the work dir %s)", shown, a.workDir)
+	}
+	return fixf("cannot open %s: %v", shown, err)
 }
 
 // display shows p relative to the work dir when inside it.

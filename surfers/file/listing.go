@@ -3,6 +3,7 @@ package file
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -47,10 +48,21 @@ func listDir(real, shown string) (*convert.Document, error) {
 				size = humanSize(info.Size())
 			}
 		}
-		if e.IsDir() {
+		switch t := e.Type(); {
+		case e.IsDir():
 			name += "/"
-		} else if e.Type()&os.ModeSymlink != 0 {
-			name += " (link)"
+		case t&os.ModeSymlink != 0:
+			if _, err := os.Stat(filepath.Join(real, e.Name())); err != nil {
+				name += " (broken link)"
+			} else {
+				name += " (link)"
+			}
+		case t&os.ModeNamedPipe != 0:
+			name += " (named pipe)"
+		case t&os.ModeSocket != 0:
+			name += " (socket)"
+		case t&os.ModeDevice != 0:
+			name += " (device)"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, size, mod)
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/m1-project/m1/surfers/file/convert"
 )
@@ -31,14 +33,28 @@ func (s *Surfer) open(ctx context.Context, path string) (string, error) {
 		}
 	} else {
 		doc, err = s.cache.convert(ctx, abs, st)
-		var ferr *convert.FormatError
+		var (
+			ferr *convert.FormatError
+			nerr *convert.NotRegularError
+		)
 		switch {
 		case ctx.Err() != nil:
 			return "", ctx.Err()
 		case errors.As(err, &ferr):
 			note = fmt.Sprintf("%s could not be fully converted: %v", shown, ferr.Err)
+		case errors.As(err, &nerr):
+			return "", fixf("cannot open %s: it is %s, not a regular file; only regular files and folders can be opened", shown, nerr.Kind())
+		case errors.Is(err, fs.ErrNotExist):
+			// Gone since the listing (or the stat above).
+			return "", fixf("no such file or folder: %s (it was there a moment ago; list its folder again)", shown)
+		case errors.Is(err, fs.ErrPermission):
+			return "", fixf("cannot open %s: permission denied (its mode does not let m1 read it)", shown)
 		case err != nil:
 			return "", fixf("cannot open %s: %v", shown, err)
+		case !convert.Supported(doc.Format):
+			// The page only says the content cannot be shown; a later
+			// open in the same step would hide that page, so say it here.
+			note = strings.TrimSpace(doc.Markdown)
 		}
 	}
 	s.viewer = newViewer(shown, doc, s.opts.viewportSize)

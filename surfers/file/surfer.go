@@ -91,7 +91,15 @@ func (s *Surfer) Step(ctx context.Context, t agent.Turn) (agent.Message, error) 
 	}
 	usage := resp.Usage
 	if len(resp.ToolCalls) == 0 {
-		msg := agent.NewMessage(agent.FileSurferName, strings.TrimSpace(resp.Content))
+		content := strings.TrimSpace(resp.Content)
+		if content == "" {
+			// An empty message would reach the model again as an assistant
+			// turn without content, which the OpenAI API refuses; and the
+			// Orchestrator should know that nothing was done.
+			content = "The FileSurfer's model returned an empty reply" + finishNote(resp.FinishReason) +
+				": no tool was called and there is no answer for this step.\n\n" + s.state()
+		}
+		msg := agent.NewMessage(agent.FileSurferName, content)
 		msg.Usage = &usage
 		return msg, nil
 	}
@@ -129,6 +137,15 @@ func (s *Surfer) Step(ctx context.Context, t agent.Turn) (agent.Message, error) 
 		}
 	}
 	return msg, nil
+}
+
+// finishNote says why a reply ended when that was not a normal stop, e.g.
+// " (finish reason: length)".
+func finishNote(reason string) string {
+	if reason == "" || reason == "stop" {
+		return ""
+	}
+	return " (finish reason: " + reason + ")"
 }
 
 // fixable is a mistake the model can correct (a bad path, bad arguments,

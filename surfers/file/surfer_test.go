@@ -247,6 +247,36 @@ func TestModelMistakes(t *testing.T) {
 	}
 }
 
+// TestEmptyReply checks that a reply with neither content nor tool calls
+// becomes a step reply that says so and shows the viewer, rather than an
+// empty message the model would get back as an assistant turn without
+// content.
+func TestEmptyReply(t *testing.T) {
+	t.Parallel()
+	s, srv := scriptedSurfer(t, fixtureWorkDir(t), false, []scripted.Reply{
+		calls(call{"open_path", `{"path": "long.txt"}`}),
+		{Empty: true},
+		scripted.Text("done"),
+	})
+	step(t, s, "open long.txt")
+	thread := []agent.Message{agent.NewMessage(agent.OrchestratorName, "what does it say?")}
+	msg, err := s.Step(context.Background(), agent.Turn{Thread: thread})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, msg.Content, "The FileSurfer's model returned an empty reply: no tool was called", "long.txt", "Section 1 says hello")
+	thread = append(thread, msg, agent.NewMessage(agent.OrchestratorName, "again"))
+	if _, err := s.Step(context.Background(), agent.Turn{Thread: thread}); err != nil {
+		t.Fatal(err)
+	}
+	last := srv.Requests()[2].Request.Messages
+	for _, m := range last {
+		if m.Role == "assistant" && m.Content == "" {
+			t.Errorf("an assistant message without content went to the model: %+v", last)
+		}
+	}
+}
+
 func TestModelFailureIsAnError(t *testing.T) {
 	t.Parallel()
 	s, _ := scriptedSurfer(t, t.TempDir(), false, []scripted.Reply{scripted.Fault(401, "bad key")})

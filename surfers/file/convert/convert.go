@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Document is a converted file.
@@ -108,6 +110,34 @@ func (e *FormatError) Error() string {
 // Unwrap returns the underlying cause.
 func (e *FormatError) Unwrap() error { return e.Err }
 
+// NotRegularError reports a path that is neither a regular file nor a
+// folder: a named pipe, a socket or a device. Convert refuses these, since
+// reading one may wait for a writer for ever or never come to an end.
+type NotRegularError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+// Error names the path and what it is.
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("%s is %s, not a regular file", e.Path, e.Kind())
+}
+
+// Kind says what the path is, e.g. "a named pipe (FIFO)".
+func (e *NotRegularError) Kind() string {
+	switch m := e.Mode; {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "a special file"
+}
+
 // headSize is how much of a file detection looks at.
 const headSize = 8 << 10
 
@@ -120,7 +150,13 @@ func Convert(ctx context.Context, path string, opts ...Option) (*Document, error
 	for _, o := range opts {
 		o(&l)
 	}
-	f, err := os.Open(path)
+	// Opening a named pipe blocks until a writer comes, and no context
+	// can end that wait: look first, and open without blocking in case
+	// the path changes in between.
+	if st, err := os.Stat(path); err == nil && !st.IsDir() && !st.Mode().IsRegular() {
+		return nil, &NotRegularError{Path: path, Mode: st.Mode()}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -131,6 +167,9 @@ func Convert(ctx context.Context, path string, opts ...Option) (*Document, error
 	}
 	if st.IsDir() {
 		return nil, fmt.Errorf("convert %s: is a directory", path)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &NotRegularError{Path: path, Mode: st.Mode()}
 	}
 	src := &source{name: filepath.Base(path), path: path, r: f, size: st.Size(), lim: &l}
 	return convertSource(ctx, src)

@@ -46,6 +46,11 @@ func converterFor(format string) convFunc {
 	return nil
 }
 
+// Supported reports whether Convert reads the content of format, a
+// Document's Format; other formats get a page that only says what the file
+// seems to be.
+func Supported(format string) bool { return converterFor(format) != nil }
+
 func convertEmpty(_ context.Context, s *source) (*Document, error) {
 	return &Document{Markdown: fmt.Sprintf("The file %s is empty (0 bytes).\n", s.name)}, nil
 }
