@@ -65,6 +65,7 @@ type Session struct {
 	mu         sync.Mutex
 	transcript *os.File
 	meta       Meta
+	saver      *saver
 }
 
 // Create makes a new session directory under root for task.
@@ -76,10 +77,10 @@ func Create(root, task string) (*Session, error) {
 	}
 	now := time.Now().UTC()
 	s := &Session{ID: id, Dir: dir, meta: Meta{ID: id, Task: task, Status: "running", Created: now, Updated: now}}
-	if err := s.open(); err != nil {
-		return nil, err
+	if err := writeJSON(filepath.Join(dir, MetaFile), s.meta); err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
 	}
-	return s, s.writeMeta()
+	return s, s.open()
 }
 
 // Open reopens an existing session for appending, as resume does.
@@ -101,6 +102,7 @@ func (s *Session) open() error {
 		return fmt.Errorf("open transcript: %w", err)
 	}
 	s.transcript = f
+	s.saver = newSaver()
 	return nil
 }
 
@@ -138,22 +140,36 @@ type Checkpoint struct {
 }
 
 // SaveCheckpoint replaces the checkpoint atomically and refreshes the
-// summary.
+// summary. The files are written in the background, so the turn does not
+// wait for the disk; Close (and LoadCheckpoint) wait for them. An error is
+// that of an earlier write.
 func (s *Session) SaveCheckpoint(cp Checkpoint, status string, turns int, usage agent.Usage, elapsed time.Duration) error {
 	cp.Version = 1
-	if err := writeJSON(filepath.Join(s.Dir, CheckpointFile), cp); err != nil {
+	b, err := json.MarshalIndent(cp, "", "  ")
+	if err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	s.mu.Lock()
 	s.meta.Status, s.meta.Turns, s.meta.Usage, s.meta.Duration = status, turns, usage, elapsed
 	s.meta.Updated = time.Now().UTC()
+	m, err := json.MarshalIndent(s.meta, "", "  ")
 	s.mu.Unlock()
-	return s.writeMeta()
+	if err != nil {
+		return fmt.Errorf("save session summary: %w", err)
+	}
+	err = errors.Join(s.saver.save(filepath.Join(s.Dir, CheckpointFile), b), s.saver.save(filepath.Join(s.Dir, MetaFile), m))
+	if err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	return nil
 }
 
 // LoadCheckpoint reads the session's last checkpoint.
 func (s *Session) LoadCheckpoint() (Checkpoint, error) {
 	var cp Checkpoint
+	if s.saver != nil {
+		s.saver.flush()
+	}
 	if err := readJSON(filepath.Join(s.Dir, CheckpointFile), &cp); err != nil {
 		return cp, fmt.Errorf("session %s has no usable checkpoint: %w", s.ID, err)
 	}
@@ -167,21 +183,20 @@ func (s *Session) Meta() Meta {
 	return s.meta
 }
 
-func (s *Session) writeMeta() error {
-	s.mu.Lock()
-	m := s.meta
-	s.mu.Unlock()
-	return writeJSON(filepath.Join(s.Dir, MetaFile), m)
-}
-
-// Close flushes and closes the transcript.
+// Close writes the pending checkpoint and closes the transcript.
 func (s *Session) Close() error {
+	var err error
+	if s.saver != nil {
+		if err = s.saver.close(); err != nil {
+			err = fmt.Errorf("save checkpoint: %w", err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.transcript == nil {
-		return nil
+		return err
 	}
-	err := s.transcript.Close()
+	err = errors.Join(err, s.transcript.Close())
 	s.transcript = nil
 	return err
 }
@@ -279,32 +294,6 @@ func ReadEvents(r io.Reader, fn func(agent.Event) error) error {
 		}
 	}
 	return sc.Err()
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func readJSON(path string, v any) error {

@@ -159,7 +159,11 @@ func runTask(ctx context.Context, f *factory, opts *runOptions, task string) err
 // the result. Agents are closed on every path, Ctrl-C included.
 func execute(ctx context.Context, f *factory, opts *runOptions, cfg *config.Config, sess *session.Session,
 	start func(*orchestrator.Orchestrator) orchestrator.Result, agentStates map[string]json.RawMessage) (err error) {
-	defer sess.Close()
+	defer func() {
+		if cerr := sess.Close(); cerr != nil {
+			fmt.Fprintf(f.io.Err, "m1: warning: %v (resume starts from the last checkpoint written)\n", cerr)
+		}
+	}()
 
 	var out interface{ Handle(agent.Event) }
 	var renderer *console.Renderer
