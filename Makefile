@@ -24,9 +24,8 @@ test: vet ## vet, then every test with the race detector
 demo: build ## run m1 on a demo task against the bundled SCRIPTED model (no API key, no network)
 	@./scripts/demo.sh
 
-bench: ## run the Go benchmarks (web action latency, file conversion) into bench/latest.txt
-	@mkdir -p bench
-	$(GO) test -run '^$$' -bench . -benchmem ./... | tee bench/latest.txt
+bench: build ## measure m1's own cost: a table, bench/results.json, bench/latest.txt (docs/performance.md)
+	$(GO) run ./bench -go '$(GO)' -m1 $(BIN)/m1 -out bench/results.json -raw bench/latest.txt
 
 fuzz: ## fuzz the ledger parser for 30 s
 	$(GO) test -run '^$$' -fuzz FuzzParseLedger -fuzztime 30s ./orchestrator

@@ -404,27 +404,6 @@ func FuzzConvert(f *testing.F) {
 	})
 }
 
-func BenchmarkConvertFixtures(b *testing.B) {
-	entries, err := os.ReadDir(fixtureDir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var total int64
-	for _, e := range entries {
-		info, _ := e.Info()
-		total += info.Size()
-	}
-	b.SetBytes(total)
-	b.ResetTimer()
-	for b.Loop() {
-		for _, e := range entries {
-			if _, err := convert.Convert(context.Background(), filepath.Join(fixtureDir, e.Name())); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-}
-
 // TestCommittedFixturesUpToDate keeps testdata/files in step with the
 // generator: run `go generate ./surfers/file` after changing it.
 func TestCommittedFixturesUpToDate(t *testing.T) {
