@@ -119,7 +119,7 @@ func (s *Server) Close() {
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models"):
-		s.serveModels(w)
+		s.serveModels(w, r)
 	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/chat/completions"):
 		s.serveChat(w, r)
 	default:
@@ -127,7 +127,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) serveModels(w http.ResponseWriter) {
+func (s *Server) serveModels(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		writeError(w, http.StatusUnauthorized, "invalid_api_key", "scripted: incorrect API key provided")
+		return
+	}
 	models := s.sc.Models
 	if len(models) == 0 {
 		models = []string{"scripted"}

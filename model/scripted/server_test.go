@@ -314,6 +314,10 @@ func TestModelsAndAuth(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.HTTPStatusCode != 401 {
 		t.Errorf("bad key: %v", err)
 	}
+	_, err = openai.NewClientWithConfig(cfg).ListModels(t.Context())
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatusCode != 401 {
+		t.Errorf("bad key, models: %v", err)
+	}
 }
 
 func TestConcurrent(t *testing.T) {
