@@ -2,13 +2,10 @@ package terminal
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/docker/docker/client"
 )
 
 // benchBlock is the code both Docker benchmarks run: a Python block small
@@ -19,7 +16,7 @@ var benchBlock = CodeBlock{Tag: "python", Language: LangPython, Code: "print(6 *
 // already up, as every run after the first in a session is: from Run to its
 // result. It reports the median and the 95th percentile in ms.
 func BenchmarkDockerRunWarm(b *testing.B) {
-	img := benchImage(b)
+	_, img := requireDocker(b)
 	d, err := NewDocker(WithImage(img), WithWorkDir(b.TempDir()))
 	if err != nil {
 		b.Fatal(err)
@@ -43,7 +40,7 @@ func BenchmarkDockerRunWarm(b *testing.B) {
 // remove the container at the end of the session (ms-remove), which the
 // timer also counts.
 func BenchmarkDockerColdStart(b *testing.B) {
-	img := benchImage(b)
+	_, img := requireDocker(b)
 	ctx := context.Background()
 	var first, remove []time.Duration
 	for b.Loop() {
@@ -77,38 +74,6 @@ func runBlock(b *testing.B, ctx context.Context, d *Docker) {
 	if res.ExitCode != 0 || strings.TrimSpace(res.Output) != "42" {
 		b.Fatalf("exit %d, output %q; want exit 0 and 42", res.ExitCode, res.Output)
 	}
-}
-
-// benchImage returns the image the benchmarks run code in ($M1_IMAGE, else
-// SandboxImage). It skips the benchmark when the daemon or the image is
-// missing, except under CI, where it fails.
-func benchImage(b *testing.B) string {
-	b.Helper()
-	img := os.Getenv("M1_IMAGE")
-	if img == "" {
-		img = SandboxImage
-	}
-	missing := func(format string, args ...any) {
-		b.Helper()
-		if os.Getenv("CI") != "" {
-			b.Fatalf("CI is set but "+format, args...)
-		}
-		b.Skipf(format, args...)
-	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		missing("docker client: %v", err)
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		missing("docker is unreachable: %v", err)
-	}
-	if _, err := cli.ImageInspect(ctx, img); err != nil {
-		missing("image %s is missing: %v", img, err)
-	}
-	return img
 }
 
 // reportLatency adds the median and p95 of ds to the benchmark's output as

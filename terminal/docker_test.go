@@ -22,8 +22,9 @@ import (
 // builds the image they use (M1_IMAGE, default m1-sandbox:latest).
 
 // requireDocker returns a client for the local daemon and the test image. It
-// skips the test when either is missing, except under CI, where it fails.
-func requireDocker(t *testing.T) (*client.Client, string) {
+// skips the test or benchmark when either is missing, except under CI, where
+// it fails.
+func requireDocker(t testing.TB) (*client.Client, string) {
 	t.Helper()
 	img := os.Getenv("M1_IMAGE")
 	if img == "" {
