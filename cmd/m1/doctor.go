@@ -500,6 +500,12 @@ func dockerCheck(ctx context.Context, f *factory, opts *runOptions) check {
 	case errors.Is(err, context.DeadlineExceeded):
 		c.Status, c.Message = checkFail, fmt.Sprintf("daemon at %s did not answer within %s", host, doctorDockerTimeout)
 		c.Hint = "restart dockerd, or use --executor local"
+	case errors.Is(err, terminal.ErrImageUnavailable) && d.Image() != terminal.SandboxImage:
+		// A run pulls a missing image before it starts; only where no
+		// registry answers is that a problem.
+		c.Status = checkWarn
+		c.Message = strings.TrimPrefix(err.Error(), terminal.ErrImageUnavailable.Error()+": ") + "; the first run pulls it"
+		c.Hint = "where no registry is reachable: " + imageHint(d.Image())
 	case errors.Is(err, terminal.ErrImageUnavailable):
 		c.Status = checkFail
 		c.Message = strings.TrimPrefix(err.Error(), terminal.ErrImageUnavailable.Error()+": ")
