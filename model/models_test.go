@@ -2,7 +2,6 @@ package model_test
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -75,13 +74,7 @@ func TestListModelsErrors(t *testing.T) {
 
 func TestListModelsRefused(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	_, err = model.ListModels(t.Context(), model.Endpoint{Model: "gpt-4o", BaseURL: "http://" + addr + "/v1", APIKey: testKey})
+	_, err := model.ListModels(t.Context(), model.Endpoint{Model: "gpt-4o", BaseURL: "http://" + refusedAddr(t) + "/v1", APIKey: testKey})
 	if !errors.Is(err, syscall.ECONNREFUSED) || !errors.Is(err, model.ErrUnavailable) {
 		t.Fatalf("err = %v, want a refused connection", err)
 	}

@@ -462,17 +462,23 @@ func TestUsageEstimated(t *testing.T) {
 	}
 }
 
-func TestConnectionRefused(t *testing.T) {
-	t.Parallel()
+// refusedAddr is a loopback address nothing listens on.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
+	return addr
+}
+
+func TestConnectionRefused(t *testing.T) {
+	t.Parallel()
 	var sl sleeps
-	c := newClient(t, "http://"+addr+"/v1", model.WithSleep(sl.sleep))
-	_, err = c.Complete(t.Context(), model.Request{Messages: userMsg("hi")})
+	c := newClient(t, "http://"+refusedAddr(t)+"/v1", model.WithSleep(sl.sleep))
+	_, err := c.Complete(t.Context(), model.Request{Messages: userMsg("hi")})
 	if !errors.Is(err, model.ErrUnavailable) || !strings.Contains(err.Error(), "is the server running") {
 		t.Fatalf("err = %v", err)
 	}

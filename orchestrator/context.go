@@ -137,11 +137,15 @@ func history(msgs []agent.Message) string {
 
 // oneLine is s with its whitespace collapsed, cut to about n bytes.
 func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
+	// Only the head can show; do not split a long page into words.
+	head := strings.Join(strings.Fields(cutRunes(s, 4*n)), " ")
+	if len(head) <= n {
+		if len(s) > 4*n {
+			head += " …"
+		}
+		return head
 	}
-	return cutRunes(s, n) + " …"
+	return cutRunes(head, n) + " …"
 }
 
 // cutRunes returns the longest prefix of s of at most n bytes that ends on a

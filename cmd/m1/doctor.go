@@ -277,7 +277,7 @@ func endpointCheck(ctx context.Context, cfg *config.Config, s *modelServer, name
 			// gives the same answer, which the hint is about.
 			c.Status = checkWarn
 		}
-		c.Message = scrub(describeModelError(where, err), s.ep.APIKey)
+		c.Message = describeModelError(where, err)
 		c.Hint = modelErrorHint(cfg, s.ep, err)
 		return c
 	}
@@ -300,7 +300,7 @@ func endpointCheck(ctx context.Context, cfg *config.Config, s *modelServer, name
 }
 
 // describeModelError says in a few words why the server at where could not
-// list its models.
+// list its models. model.Error's text never holds the key.
 func describeModelError(where string, err error) string {
 	var dnsErr *net.DNSError
 	switch {
@@ -371,14 +371,6 @@ func redactURL(s string) string {
 		return u.Redacted()
 	}
 	return s
-}
-
-// scrub removes the key from text that quotes a server.
-func scrub(s, key string) string {
-	if len(key) < 4 {
-		return s
-	}
-	return strings.ReplaceAll(s, key, "[redacted]")
 }
 
 // capabilityChecks report, role by role, what each model of the team can do

@@ -193,20 +193,27 @@ func TestFaults(t *testing.T) {
 	}
 }
 
-func TestDelayStopsWhenClientLeaves(t *testing.T) {
+// A delayed reply and a running hook both end when the client goes away:
+// Close, which waits for running handlers, does not block behind them.
+func TestWaitsStopWhenClientLeaves(t *testing.T) {
 	t.Parallel()
-	srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{{Replies: []scripted.Reply{{Delay: time.Hour}}}}})
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
-	if _, _, _, err := post(t, ctx, srv, chatBody(t, openai.ChatCompletionRequest{Messages: msgs("s", "hi")})); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v", err)
-	}
-	done := make(chan struct{})
-	go func() { srv.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		t.Fatal("Close blocked behind a delayed reply")
+	for name, rep := range map[string]scripted.Reply{"delay": {Delay: time.Hour}, "run hook": {Run: "sleep 3600"}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{{Replies: []scripted.Reply{rep}}}})
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			defer cancel()
+			if _, _, _, err := post(t, ctx, srv, chatBody(t, openai.ChatCompletionRequest{Messages: msgs("s", "hi")})); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v", err)
+			}
+			done := make(chan struct{})
+			go func() { srv.Close(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("Close blocked behind a waiting reply")
+			}
+		})
 	}
 }
 
@@ -419,24 +426,5 @@ func TestRunHook(t *testing.T) {
 			}
 			tt.check(t, status, body)
 		})
-	}
-}
-
-func TestRunHookStopsWhenClientLeaves(t *testing.T) {
-	t.Parallel()
-	srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{{Replies: []scripted.Reply{{Run: "sleep 3600"}}}}})
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
-	if _, _, _, err := post(t, ctx, srv, chatBody(t, openai.ChatCompletionRequest{Messages: msgs("s", "hi")})); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v", err)
-	}
-	// Close waits for running handlers, so it returns only once the
-	// command was killed.
-	done := make(chan struct{})
-	go func() { srv.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		t.Fatal("Close blocked behind a running command")
 	}
 }
