@@ -23,6 +23,7 @@ import (
 	"github.com/m1-project/m1/config"
 	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/model"
+	"github.com/m1-project/m1/runner"
 	"github.com/m1-project/m1/session"
 	"github.com/m1-project/m1/surfers/web"
 	"github.com/m1-project/m1/terminal"
@@ -48,7 +49,7 @@ func doctorRunFlags() []string {
 }
 
 func newDoctorCmd(f *factory) *cobra.Command {
-	opts := defaultRunOptions()
+	opts := newRunFlags()
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "doctor [flags]",
@@ -104,12 +105,12 @@ type doctorReport struct {
 // runDoctor checks what a run with opts needs and prints one line a check.
 // The slow parts (model servers, Docker, Chrome) run side by side; the lines
 // come out in a fixed order.
-func runDoctor(ctx context.Context, f *factory, opts *runOptions, asJSON bool) error {
-	if err := validateAgents(opts.Agents); err != nil {
+func runDoctor(ctx context.Context, f *factory, opts *runFlags, asJSON bool) error {
+	if err := runner.ValidateAgents(opts.Agents); err != nil {
 		return err
 	}
-	if e := opts.Team.Executor; e != executorDocker && e != executorLocal {
-		return usagef("--executor %q: choose docker or local", e)
+	if err := runner.ValidateExecutor(opts.Team.Executor); err != nil {
+		return err
 	}
 	cfg, cfgErr := config.Load(opts.Config, f.getenv)
 	if cfg != nil {
@@ -194,7 +195,7 @@ func configCheck(cfg *config.Config, err error, getenv func(string) string) chec
 func teamRoles(agents []string) []string {
 	roles := []string{config.RoleOrchestrator}
 	for _, a := range []struct{ agent, role string }{
-		{agentCoder, config.RoleCoder}, {agentWeb, config.RoleWebSurfer}, {agentFile, config.RoleFileSurfer},
+		{runner.AgentCoder, config.RoleCoder}, {runner.AgentWeb, config.RoleWebSurfer}, {runner.AgentFile, config.RoleFileSurfer},
 	} {
 		if slices.Contains(agents, a.agent) {
 			roles = append(roles, a.role)
@@ -461,13 +462,13 @@ func plural(n int, what string) string {
 
 // dockerCheck asks the daemon for the image code would run in, as the
 // ComputerTerminal's executor does before a run, but pulls nothing.
-func dockerCheck(ctx context.Context, f *factory, opts *runOptions) check {
+func dockerCheck(ctx context.Context, f *factory, opts *runFlags) check {
 	c := check{Name: "docker", Status: checkSkip}
 	switch {
-	case !slices.Contains(opts.Agents, agentTerminal):
+	case !slices.Contains(opts.Agents, runner.AgentTerminal):
 		c.Message = "skipped: terminal is not in --agents"
 		return c
-	case opts.Team.Executor == executorLocal:
+	case opts.Team.Executor == runner.ExecutorLocal:
 		c.Message = "skipped: --executor local runs code on this machine, unsandboxed"
 		return c
 	}
@@ -521,9 +522,9 @@ func imageHint(image string) string {
 }
 
 // browserCheck starts the WebSurfer's browser headless and closes it.
-func browserCheck(ctx context.Context, opts *runOptions) check {
+func browserCheck(ctx context.Context, opts *runFlags) check {
 	c := check{Name: "chrome", Status: checkSkip}
-	if !slices.Contains(opts.Agents, agentWeb) {
+	if !slices.Contains(opts.Agents, runner.AgentWeb) {
 		c.Message = "skipped: web is not in --agents"
 		return c
 	}

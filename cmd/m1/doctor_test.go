@@ -11,6 +11,7 @@ import (
 	"github.com/m1-project/m1/config"
 	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/model"
+	"github.com/m1-project/m1/runner"
 )
 
 // envOf returns a getenv over vars.
@@ -94,7 +95,7 @@ file_surfer_client:
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := modelServers(cfg, []string{agentCoder, agentTerminal, agentWeb, agentFile})
+	got := modelServers(cfg, runner.AllAgents())
 	if len(got) != 2 {
 		t.Fatalf("%d servers, want 2", len(got))
 	}
@@ -105,7 +106,7 @@ file_surfer_client:
 		t.Errorf("second server: roles %s", r)
 	}
 	// Without the web agent its server is not asked.
-	if got := modelServers(cfg, []string{agentCoder}); len(got) != 1 || len(got[0].roles) != 2 {
+	if got := modelServers(cfg, []string{runner.AgentCoder}); len(got) != 1 || len(got[0].roles) != 2 {
 		t.Errorf("coder alone: %d servers", len(got))
 	}
 }

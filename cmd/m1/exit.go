@@ -8,6 +8,7 @@ import (
 	"github.com/m1-project/m1/agent"
 	"github.com/m1-project/m1/config"
 	"github.com/m1-project/m1/model"
+	"github.com/m1-project/m1/runner"
 )
 
 // Exit codes.
@@ -51,17 +52,20 @@ func exitCode(err error) int {
 		}
 		return exitRuntime
 	}
-	var ue usageError
-	var ce *config.Error
+	var (
+		ue  usageError
+		rue *runner.UsageError
+		ce  *config.Error
+	)
 	switch {
-	case errors.As(err, &ue), errors.As(err, &ce):
+	case errors.As(err, &ue), errors.As(err, &rue), errors.As(err, &ce):
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupt
 	case errors.Is(err, model.ErrAuth), errors.Is(err, model.ErrModelNotFound):
 		return exitUsage
 	}
-	if isSetupError(err) {
+	if runner.IsSetupError(err) {
 		return exitUsage
 	}
 	return exitRuntime

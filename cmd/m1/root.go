@@ -45,7 +45,7 @@ func Main(args []string, io *console.Streams, getenv func(string) string) int {
 }
 
 func newRootCmd(f *factory) *cobra.Command {
-	opts := defaultRunOptions()
+	opts := newRunFlags()
 	var sampleConfig bool
 	cmd := &cobra.Command{
 		Use:   "m1 [flags] \"task\"",

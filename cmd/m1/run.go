@@ -2,53 +2,29 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/m1-project/m1/agent"
-	"github.com/m1-project/m1/config"
 	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/model"
-	"github.com/m1-project/m1/orchestrator"
-	"github.com/m1-project/m1/session"
+	"github.com/m1-project/m1/runner"
 )
 
-// runOptions are the flags of a run. They are saved with the checkpoint,
-// so a resumed run keeps its settings.
-type runOptions struct {
-	JSON       bool          `json:"-"`
-	Config     string        `json:"config,omitempty"`
-	Model      string        `json:"model,omitempty"`
-	Cache      string        `json:"cache,omitempty"`
-	NoStream   bool          `json:"no_stream,omitempty"`
-	MaxTurns   int           `json:"max_turns"`
-	MaxStalls  int           `json:"max_stalls"`
-	MaxReplans int           `json:"max_replans"`
-	MaxTokens  int           `json:"max_tokens,omitempty"`
-	Timeout    time.Duration `json:"timeout,omitempty"`
-	WorkDir    string        `json:"work_dir"`
-	Agents     []string      `json:"agents"`
-	Team       teamOptions   `json:"team"`
-
-	// RequestTimeout bounds one attempt of a model call; zero means the
-	// config's timeout, else model.DefaultTimeout.
-	RequestTimeout time.Duration `json:"request_timeout,omitempty"`
+// runFlags are the flags of a run: the runner's settings plus how this
+// command shows the run.
+type runFlags struct {
+	runner.Options
+	JSON bool
 }
 
-func defaultRunOptions() *runOptions {
-	d := orchestrator.DefaultOptions
-	return &runOptions{MaxTurns: d.MaxTurns, MaxStalls: d.MaxStalls, MaxReplans: d.MaxReplans,
-		Agents: defaultAgents()}
-}
+func newRunFlags() *runFlags { return &runFlags{Options: runner.DefaultOptions()} }
 
-func (o *runOptions) addFlags(cmd *cobra.Command) {
+func (o *runFlags) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.BoolVar(&o.JSON, "json", false, "write the run as JSON lines on stdout (schema: docs/events.md)")
 	fl.StringVar(&o.Config, "config", "", "model config file (YAML; Magentic-One's config.yaml works too)")
@@ -57,19 +33,41 @@ func (o *runOptions) addFlags(cmd *cobra.Command) {
 	fl.BoolVar(&o.NoStream, "no-stream", false, "do not stream tokens to the console")
 	fl.Var(optionalDuration{&o.RequestTimeout, model.DefaultTimeout}, "request-timeout",
 		"how long one model call may wait for the server before it is abandoned and retried (overrides timeout: in the config)")
-	o.addLimitFlags(cmd)
+	addLimitFlags(cmd, &o.Options)
 	fl.StringVar(&o.WorkDir, "work-dir", "", "working directory the agents read and write (default: the current directory)")
-	fl.StringSliceVar(&o.Agents, "agents", o.Agents, "team members besides the Orchestrator: "+strings.Join(allAgents(), ","))
-	o.Team.addFlags(cmd)
+	fl.StringSliceVar(&o.Agents, "agents", o.Agents, "team members besides the Orchestrator: "+strings.Join(runner.AllAgents(), ","))
+	addTeamFlags(cmd, &o.Team)
 }
 
-func (o *runOptions) addLimitFlags(cmd *cobra.Command) {
+func addLimitFlags(cmd *cobra.Command, o *runner.Options) {
 	fl := cmd.Flags()
 	fl.IntVar(&o.MaxTurns, "max-turns", o.MaxTurns, "stop after this many turns with a best-effort answer")
 	fl.IntVar(&o.MaxStalls, "max-stalls", o.MaxStalls, "replan after this many turns without progress")
 	fl.IntVar(&o.MaxReplans, "max-replans", o.MaxReplans, "stop after this many replans")
 	fl.IntVar(&o.MaxTokens, "max-tokens", o.MaxTokens, "stop when all agents together used this many tokens (0: no limit)")
 	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "stop after this much wall-clock time, e.g. 10m (0: no limit)")
+}
+
+func addTeamFlags(cmd *cobra.Command, t *runner.TeamOptions) {
+	fl := cmd.Flags()
+	fl.StringVar(&t.Executor, "executor", t.Executor, "where the ComputerTerminal runs code: docker (a container) or local (this machine, unsandboxed)")
+	fl.StringVar(&t.Image, "image", "", "container image for code (default $M1_IMAGE, else python:3-slim; make sandbox-image builds m1-sandbox:latest offline)")
+	fl.BoolVar(&t.NoNetwork, "no-network", false, "run code in a container without network")
+	fl.DurationVar(&t.CodeTimeout, "code-timeout", t.CodeTimeout, "time limit of each code run")
+	fl.StringVar(&t.Memory, "memory", t.Memory, "memory limit of the code container")
+	fl.Float64Var(&t.CPUs, "cpus", t.CPUs, "CPU limit of the code container")
+	fl.Int64Var(&t.Pids, "pids", t.Pids, "process-count limit of the code container")
+	fl.StringVar(&t.BrowserPath, "browser-path", "", "Chrome or Chromium binary (default: found in PATH)")
+	fl.StringVar(&t.CDP, "cdp", "", "attach to a running Chrome at this DevTools `URL` instead of launching one")
+	fl.StringVar(&t.SearchEngine, "search-engine", t.SearchEngine, "web search URL template; {query} is replaced by the query")
+	fl.StringSliceVar(&t.AllowDomains, "allow-domains", nil, "the only domains the browser may visit (comma-separated)")
+	fl.StringSliceVar(&t.BlockDomains, "block-domains", nil, "domains the browser must not visit (comma-separated)")
+	fl.StringSliceVar(&t.AllowPaths, "allow-path", nil, "a further folder the FileSurfer may read (repeatable; the work dir is always allowed)")
+	fl.IntVar(&t.Viewport, "viewport", t.Viewport, "characters of a file the FileSurfer shows per page")
+	fl.BoolVar(&t.HIL, "hil", false, "bring yourself into the team: the orchestrator may ask you, and you review the plan (answers are read from stdin)")
+	fl.DurationVar(&t.HILTimeout, "hil-timeout", t.HILTimeout, "how long to wait for an answer before going on without one (0: no limit)")
+	fl.BoolVar(&t.Approve, "approve", false, "ask before each code run and each browser action with side effects (on with --hil)")
+	fl.BoolVar(&t.Yes, "yes", false, "approve every action without asking")
 }
 
 // optionalDuration is a duration flag that stays zero unless it is given,
@@ -101,161 +99,54 @@ func (v optionalDuration) Set(s string) error {
 
 func (v optionalDuration) Type() string { return "duration" }
 
-func (o *runOptions) validate() error {
-	switch {
-	case o.MaxTurns < 1:
-		return usagef("--max-turns must be at least 1")
-	case o.MaxStalls < 1:
-		return usagef("--max-stalls must be at least 1")
-	case o.MaxReplans < 0:
-		return usagef("--max-replans cannot be negative")
-	case o.MaxTokens < 0:
-		return usagef("--max-tokens cannot be negative")
-	case o.Timeout < 0:
-		return usagef("--timeout cannot be negative")
+// runEnv is how the command line runs a task: events to the console or as
+// JSON lines, the person at this terminal. The console renderer is made
+// once the run's settings are known (a resumed run brings its own); done
+// stops it.
+func runEnv(f *factory, asJSON bool) (env runner.Env, done func()) {
+	env = runner.Env{
+		Getenv: f.getenv,
+		Stderr: f.io.Err,
+		Person: &runner.Person{In: f.io.In, InTTY: f.io.InTTY},
 	}
-	if o.WorkDir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return fmt.Errorf("find the working directory: %w", err)
+	if f.io.InTTY && f.io.ErrTTY {
+		env.Person.Prompt = f.io.Err
+	}
+	if asJSON {
+		env.Output = console.NewJSON(f.io.Out).Handle
+		return env, func() {}
+	}
+	var r *console.Renderer
+	env.Deltas, env.Progress = true, f.io.Err
+	env.Started = func(s runner.Start) { r = console.NewRenderer(f.io, s.Options.MaxStalls) }
+	env.Output = func(e agent.Event) {
+		if r != nil {
+			r.Handle(e)
 		}
-		o.WorkDir = wd
 	}
-	abs, err := filepath.Abs(o.WorkDir)
-	if err != nil {
-		return usagef("--work-dir %s: %v", o.WorkDir, err)
+	return env, func() {
+		if r != nil {
+			r.Close()
+		}
 	}
-	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-		return usagef("--work-dir %s is not a directory", o.WorkDir)
-	}
-	o.WorkDir = abs
-	return validateAgents(o.Agents)
 }
 
 // runTask starts a new session for task.
-func runTask(ctx context.Context, f *factory, opts *runOptions, task string) error {
-	if err := opts.validate(); err != nil {
-		return err
-	}
-	cfg, err := config.Load(opts.Config, f.getenv)
-	if err != nil {
-		return err
-	}
-	cfg.Model = opts.Model
-	root, err := session.Root(f.getenv)
-	if err != nil {
-		return err
-	}
-	sess, err := session.Create(root, task)
-	if err != nil {
-		return err
-	}
-	return execute(ctx, f, opts, cfg, sess, func(o *orchestrator.Orchestrator) orchestrator.Result {
-		return o.Run(ctx, task)
-	}, nil)
+func runTask(ctx context.Context, f *factory, opts *runFlags, task string) error {
+	env, done := runEnv(f, opts.JSON)
+	out, err := runner.Run(ctx, env, opts.Options, task)
+	done()
+	return finish(f, out, err, opts.JSON)
 }
 
-// execute wires the team and the output to sess, runs start, and reports
-// the result. Agents are closed on every path, Ctrl-C included.
-func execute(ctx context.Context, f *factory, opts *runOptions, cfg *config.Config, sess *session.Session,
-	start func(*orchestrator.Orchestrator) orchestrator.Result, agentStates map[string]json.RawMessage) (err error) {
-	defer func() {
-		if cerr := sess.Close(); cerr != nil {
-			fmt.Fprintf(f.io.Err, "m1: warning: %v (resume starts from the last checkpoint written)\n", cerr)
-		}
-	}()
-
-	var out interface{ Handle(agent.Event) }
-	var renderer *console.Renderer
-	if opts.JSON {
-		out = console.NewJSON(f.io.Out)
-	} else {
-		renderer = console.NewRenderer(f.io, opts.MaxStalls)
-		defer renderer.Close()
-		out = renderer
-	}
-	emit := func(e agent.Event) {
-		if err := sess.Append(e); err != nil {
-			fmt.Fprintf(f.io.Err, "m1: warning: %v\n", err)
-		}
-		out.Handle(e)
-	}
-
-	orchClient, err := newClient(cfg, config.RoleOrchestrator, opts, emit)
+// finish turns a run's outcome into the command's error, and tells the
+// person how to go on when the run can be continued.
+func finish(f *factory, out runner.Outcome, err error, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	hum := newHumanIO(f, opts, emit)
-	team, err := buildTeam(ctx, f, opts, cfg, sess, hum, emit)
-	if err != nil {
-		return err
+	if out.Status() == agent.StatusCancelled && !asJSON {
+		fmt.Fprintf(f.io.Err, "m1: stopped; continue with: m1 resume %s\n", out.SessionID)
 	}
-	defer closeTeam(team, f)
-	restoreAgents(ctx, team, agentStates, emit)
-
-	settings, _ := json.Marshal(opts)
-	var o *orchestrator.Orchestrator
-	o = orchestrator.New(orchClient, team, orchestrator.Options{
-		MaxTurns: opts.MaxTurns, MaxStalls: opts.MaxStalls, MaxReplans: opts.MaxReplans,
-		MaxTokens: opts.MaxTokens, Timeout: opts.Timeout, Emit: emit,
-		ContextBudget: contextBudget(orchClient.Info().ContextWindow),
-		Checkpoint: func(st orchestrator.State) {
-			if err := saveCheckpoint(sess, st, team, settings); err != nil {
-				fmt.Fprintf(f.io.Err, "m1: warning: %v\n", err)
-			}
-		},
-		ReviewPlan: hum.review,
-	})
-	res := start(o)
-	ev := res.Event(sess.ID)
-	for name, u := range ev.Usage {
-		if c, ok := cfg.Price(name, u); ok {
-			ev.CostUSD += c
-		}
-	}
-	emit(ev)
-	if res.Status == agent.StatusCancelled && !opts.JSON {
-		fmt.Fprintf(f.io.Err, "m1: stopped; continue with: m1 resume %s\n", sess.ID)
-	}
-	if res.Status == agent.StatusError && res.Err != nil {
-		return res.Err
-	}
-	return statusError{res.Status}
-}
-
-func contextBudget(window int) int {
-	if window <= 0 {
-		window = 128000
-	}
-	return window * 3 / 4
-}
-
-func saveCheckpoint(sess *session.Session, st orchestrator.State, team []agent.Agent, settings []byte) error {
-	orch, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	cp := session.Checkpoint{Orchestrator: orch, Agents: map[string]json.RawMessage{}, Settings: settings}
-	for _, a := range team {
-		if s, ok := a.(agent.Stateful); ok {
-			if raw, err := s.SaveState(); err == nil && raw != nil {
-				cp.Agents[a.Name()] = raw
-			}
-		}
-	}
-	status := st.Status
-	if status == "" {
-		status = "running"
-	}
-	return sess.SaveCheckpoint(cp, status, st.Turns, st.TotalUsage(), st.Elapsed)
-}
-
-func closeTeam(team []agent.Agent, f *factory) {
-	for _, a := range team {
-		if c, ok := a.(agent.Closer); ok {
-			if err := c.Close(); err != nil {
-				fmt.Fprintf(f.io.Err, "m1: warning: close %s: %v\n", a.Name(), err)
-			}
-		}
-	}
+	return statusError{out.Status()}
 }
