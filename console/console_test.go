@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,5 +153,72 @@ func TestJSONLines(t *testing.T) {
 	}
 	if want := len(sampleRun()) - 2; n != want {
 		t.Errorf("%d lines, want %d", n, want)
+	}
+}
+
+// hostileRun is a run whose every text holds what a page, a file or a
+// container could put there: OSC 52 (clipboard), OSC 0 (window title),
+// clear screen, line erase, a carriage return, invalid UTF-8 and a bidi
+// override.
+func hostileRun() []agent.Event {
+	const trap = "\x1b]52;c;cm0gLXJmIH4=\x07\x1b]0;pwned\x07\x1b[2J\x1b[2K\rX\xff\u202e"
+	var out []agent.Event
+	for _, e := range sampleRun() {
+		e.Content += trap
+		e.Source += trap
+		if e.Ledger != nil {
+			l := *e.Ledger
+			l.NextSpeaker.Answer += trap
+			l.IsRequestSatisfied.Reason += trap
+			e.Ledger = &l
+		}
+		if e.Tool != nil {
+			e.Tool = &agent.ToolCall{Name: e.Tool.Name + trap, Arguments: e.Tool.Arguments + trap, Result: trap, Error: true}
+		}
+		if e.Code != nil {
+			c := *e.Code
+			c.Output, c.Language = trap, c.Language+trap
+			e.Code = &c
+		}
+		e.FinalAnswer += trap
+		e.StopReason += trap
+		out = append(out, e)
+	}
+	at := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	out = append(out[:len(out)-1],
+		agent.Event{Type: agent.EventDelta, ID: "m9", Time: at, Source: agent.CoderName, Content: "streamed \x1b]52;c;"},
+		agent.Event{Type: agent.EventDelta, ID: "m9", Time: at, Source: agent.CoderName, Content: "eA==\x07 \xe6\x97"},
+		agent.Event{Type: agent.EventDelta, ID: "m9", Time: at, Source: agent.CoderName, Content: "\xa5 done"},
+		agent.Event{Type: agent.EventMessage, ID: "m9", Time: at, Source: agent.CoderName, Content: "streamed \x1b]52;c;eA==\x07 日 done"},
+		agent.Event{Type: agent.EventApproval, ID: "a1", Time: at, Source: agent.WebSurferName, Approval: &agent.ApprovalRecord{
+			ApprovalRequest: agent.ApprovalRequest{Action: "click 'Transfer all funds" + trap + "'"}, Decision: agent.Decision{Reason: trap}}},
+		out[len(out)-1])
+	return out
+}
+
+// ownEscapes are the escape codes the renderer itself writes: colours and
+// the spinner's line erase.
+var ownEscapes = regexp.MustCompile(`\x1b\[[0-9;]*m|\r\x1b\[K`)
+
+func TestRendererEscapesHostileText(t *testing.T) {
+	t.Parallel()
+	for _, tty := range []bool{false, true} {
+		s, out, _ := Test("")
+		s.OutTTY = tty
+		r := NewRenderer(s, 3)
+		r.spin = false
+		for _, e := range hostileRun() {
+			r.Handle(e)
+		}
+		r.Close()
+		text := ownEscapes.ReplaceAllString(out.String(), "")
+		if u := unsafeIn(text); u != "" {
+			t.Errorf("tty=%v: the output holds %s:\n%q", tty, u, text)
+		}
+		for _, want := range []string{`\x1b]52;c;cm0gLXJmIH4=\x07`, `\x1b]0;pwned\x07`, `\x1b[2J`, `\x0dX\xff\u202e`, `streamed \x1b]52;c;eA==\x07 日 done`, "Transfer all funds"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("tty=%v: the output does not show %q escaped", tty, want)
+			}
+		}
 	}
 }

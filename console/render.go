@@ -36,7 +36,8 @@ type Renderer struct {
 	styles  styles
 	maxStll int
 
-	streaming string // id of the message whose deltas are being printed
+	streaming string          // id of the message whose deltas are being printed
+	streamSan StreamSanitizer // what is kept back of those deltas
 	spinner   *spinner
 }
 
@@ -80,19 +81,23 @@ func (c *Renderer) Handle(e agent.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.stopSpinner()
-	if e.Type != agent.EventDelta && c.streaming != "" && e.ID != c.streaming {
+	if c.streaming != "" && e.ID != c.streaming {
 		// A stream ended without its message (an error): close the line.
-		fmt.Fprintln(c.w)
+		fmt.Fprintln(c.w, c.streamSan.Flush())
 		c.streaming = ""
 	}
-	switch e.Type {
-	case agent.EventDelta:
+	if e.Type == agent.EventDelta {
 		if c.streaming != e.ID {
-			c.header(e.Source)
+			c.header(Clean(e.Source))
 			c.streaming = e.ID
+			c.streamSan = StreamSanitizer{}
 		}
-		fmt.Fprint(c.w, e.Content)
+		fmt.Fprint(c.w, c.streamSan.Write(e.Content))
 		return
+	}
+	// Everything below prints only the sanitized copy.
+	e = cleanEvent(e)
+	switch e.Type {
 	case agent.EventTask:
 		c.block("Task", e.Source, e.Content)
 	case agent.EventFacts:
@@ -101,7 +106,7 @@ func (c *Renderer) Handle(e agent.Event) {
 		c.block("Plan", e.Source, e.Content)
 	case agent.EventMessage:
 		if c.streaming == e.ID && e.ID != "" {
-			fmt.Fprintln(c.w)
+			fmt.Fprintln(c.w, c.streamSan.Flush())
 			fmt.Fprintln(c.w)
 			c.streaming = ""
 		} else {
@@ -141,7 +146,10 @@ func (c *Renderer) Handle(e agent.Event) {
 		fmt.Fprintln(c.w, c.styles.err.Render("✗ "+e.Source+": "+e.Content))
 	case agent.EventUserInput:
 		c.header(e.Source)
-		fmt.Fprintln(c.w, c.styles.bold.Render(e.Content))
+		// Line by line: a block would be padded to its widest line.
+		for _, line := range strings.Split(strings.TrimRight(e.Content, "\n"), "\n") {
+			fmt.Fprintln(c.w, c.styles.bold.Render(line))
+		}
 	case agent.EventApproval:
 		if a := e.Approval; a != nil {
 			verdict := c.styles.ok.Render("approved")
@@ -258,10 +266,12 @@ func thinker(e agent.Event) string {
 	return agent.OrchestratorName
 }
 
+// oneLine joins s's lines and cuts it to n characters (runes, so a cut
+// never splits one).
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		return s[:n] + "…"
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
 	}
 	return s
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/m1-project/m1/agent"
+	"github.com/m1-project/m1/console"
 )
 
 // Approver asks the user before actions with side effects. Answers: y (run
@@ -56,7 +57,7 @@ func (a *Approver) decide(ctx context.Context, r agent.ApprovalRequest) (agent.D
 		return agent.Decision{Reason: "no terminal to ask the user for approval; rerun with --yes to allow such actions"}, nil
 	}
 	ev := agent.NewEvent(agent.EventUserInput, r.Agent)
-	ev.Content = fmt.Sprintf("Approve? %s\n%s\nAnswer y (yes), n (no, optionally followed by a reason) or a (yes to all %s actions).", r.Action, r.Detail, r.Kind)
+	ev.Content = fmt.Sprintf("Approve? %s\n%s%s\nAnswer y (yes), n (no, optionally followed by a reason) or a (yes to all %s actions).", r.Action, hiddenWarning(r), r.Detail, r.Kind)
 	a.emit(ev)
 	if a.prompt != nil {
 		fmt.Fprint(a.prompt, "[y/n/a] > ")
@@ -69,6 +70,25 @@ func (a *Approver) decide(ctx context.Context, r agent.ApprovalRequest) (agent.D
 		return agent.Decision{}, err
 	}
 	return parseDecision(line, r.Kind, a.all), nil
+}
+
+// hiddenWarning is the line an approval prompt starts with when the action
+// or its detail holds characters a terminal would act on rather than show
+// (an ESC sequence that erases the line it is on, a bidi override): the
+// console shows them escaped, and the person must know that what they
+// approve is the escaped text, all of it, not what it looks like at first
+// sight.
+func hiddenWarning(r agent.ApprovalRequest) string {
+	_, inAction := console.Sanitize(r.Action)
+	_, inDetail := console.Sanitize(r.Detail)
+	if !inAction && !inDetail {
+		return ""
+	}
+	what := "this action's text"
+	if r.Kind == agent.ApproveCode {
+		what = "this code"
+	}
+	return "⚠ " + what + " contains hidden control characters, shown escaped: read all of it before you answer.\n"
 }
 
 // parseDecision reads "y", "yes", "a", "all", "n", "no because ...".

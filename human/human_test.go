@@ -123,3 +123,44 @@ func TestApprover(t *testing.T) {
 		t.Errorf("without a terminal: %+v, want a refusal naming --yes", d)
 	}
 }
+
+// An approval prompt says when what it asks about holds characters the
+// console will show escaped (P1: an ESC sequence hiding a line of code; P2:
+// a button label rewriting the prompt), and says nothing otherwise.
+func TestApprovalPromptWarnsOfHiddenCharacters(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		req  agent.ApprovalRequest
+		warn string
+	}{
+		{agent.ApprovalRequest{Agent: agent.ComputerTerminalName, Kind: agent.ApproveCode, Action: "run python",
+			Detail: "import os; os.system(\"id > f\") # \x1b[2K\x1b[1Gprint(\"hello\")"}, "⚠ this code contains hidden control characters"},
+		{agent.ApprovalRequest{Agent: agent.ComputerTerminalName, Kind: agent.ApproveCode, Action: "run python",
+			Detail: "print('\u202eevil')"}, "⚠ this code contains hidden control characters"},
+		{agent.ApprovalRequest{Agent: agent.WebSurferName, Kind: agent.ApproveBrowser,
+			Action: "click 'Transfer all funds\x1b[2K\x1b[1G\x1b[1A' (button 11)"}, "⚠ this action's text contains hidden control characters"},
+		{agent.ApprovalRequest{Agent: agent.ComputerTerminalName, Kind: agent.ApproveCode, Action: "run python",
+			Detail: "print('héllo')\r\n"}, ""},
+	} {
+		var prompts []string
+		emit := func(e agent.Event) {
+			if e.Type == agent.EventUserInput {
+				prompts = append(prompts, e.Content)
+			}
+		}
+		a := NewApprover(NewInput(strings.NewReader("y\n"), false, 0), nil, emit, true)
+		if _, err := a.Approve(context.Background(), c.req); err != nil {
+			t.Fatal(err)
+		}
+		if len(prompts) != 1 {
+			t.Fatalf("%d prompts", len(prompts))
+		}
+		if c.warn == "" && strings.Contains(prompts[0], "⚠") || c.warn != "" && !strings.Contains(prompts[0], c.warn) {
+			t.Errorf("prompt for %q:\n%s\nwant warning %q", c.req.Detail+c.req.Action, prompts[0], c.warn)
+		}
+		// The prompt event keeps the exact text; the console escapes it.
+		if !strings.Contains(prompts[0], c.req.Detail) {
+			t.Errorf("the prompt event lost the exact detail")
+		}
+	}
+}

@@ -318,9 +318,16 @@ func cmdNoContainers(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// site serves testdata/sites over loopback and sets $SITE to its URL.
+// site [DIR] serves testdata/sites, or the script's own folder DIR (for
+// pages made for one script), over loopback and sets $SITE to its URL.
 func cmdSite(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: site [DIR]")
+	}
 	dir, err := filepath.Abs("../../testdata/sites")
+	if len(args) == 1 {
+		dir = ts.MkAbs(args[0])
+	}
 	ts.Check(err)
 	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	ts.Defer(srv.Close)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/session"
 )
 
@@ -42,8 +43,10 @@ func newSessionsCmd(f *factory) *cobra.Command {
 			tw := tabwriter.NewWriter(f.io.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSTATUS\tTURNS\tTOKENS\tTIME\tSTARTED\tTASK")
 			for _, m := range all {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", m.ID, m.Status, m.Turns, m.Usage.Total(),
-					m.Duration.Round(time.Second), m.Created.Local().Format("2006-01-02 15:04"), oneLine(m.Task, 60))
+				// The task may hold anything a page or a pasted text did:
+				// it is shown sanitized, like everything else m1 prints.
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", console.Clean(m.ID), console.Clean(m.Status), m.Turns, m.Usage.Total(),
+					m.Duration.Round(time.Second), m.Created.Local().Format("2006-01-02 15:04"), console.Clean(oneLine(m.Task, 60)))
 			}
 			return tw.Flush()
 		},
