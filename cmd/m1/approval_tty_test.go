@@ -49,8 +49,8 @@ func scenario(t *testing.T, yaml string) *scripted.Server {
 	return scripted.New(t, sc)
 }
 
-// runEnv is the environment of a run against srv with its state in dir.
-func runEnv(srv *scripted.Server, dir string) []string {
+// ttyEnv is the environment of a run against srv with its state in dir.
+func ttyEnv(srv *scripted.Server, dir string) []string {
 	return []string{"OPENAI_BASE_URL=" + srv.URL(), "OPENAI_API_KEY=test-key", "M1_MODEL=scripted",
 		"XDG_STATE_HOME=" + filepath.Join(dir, "state"), "HOME=" + filepath.Join(dir, "home")}
 }
@@ -67,7 +67,7 @@ func TestApprovalPromptOnTerminal(t *testing.T) {
 	if err := os.Mkdir(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tm := startTerm(t, 120, 50, runEnv(srv, dir),
+	tm := startTerm(t, 120, 50, ttyEnv(srv, dir),
 		"--approve", "--executor", "local", "--agents", "coder,terminal", "--work-dir", work, "Say hello")
 	screen := tm.waitFor(`\[y/n/a\] >`)
 	prompt := screen[strings.LastIndex(screen, "Approve?"):]
@@ -124,7 +124,7 @@ func TestHostileTextOnTerminal(t *testing.T) {
 		{Name: "final", Match: "final answer", Replies: []scripted.Reply{scripted.Text("The answer \x1b]52;c;YW5zd2Vy\x07\x1b]0;pwned-by-answer\x07\x1b[2J is in.")}},
 	}})
 	dir := t.TempDir()
-	env := runEnv(srv, dir)
+	env := ttyEnv(srv, dir)
 	tm := startTerm(t, 120, 50, env, "--yes", "--agents", "coder,terminal,web", "--work-dir", dir, "Read the news \x1b]52;c;dGFzaw==\x07 page")
 	code, screen := tm.wait()
 	if code != 0 {
