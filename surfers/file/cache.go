@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/m1-project/m1/surfers/file/convert"
 )
 
 // cache keeps each file's conversion for the session, keyed by path,
-// modification time and size, so paging and reopening do not convert
-// again while a changed file is.
+// file identity (device and inode), modification time and size, so paging
+// and reopening do not convert again while a changed or replaced file is.
 type cache struct {
 	opts []convert.Option
 	mu   sync.Mutex
@@ -22,9 +23,10 @@ type cache struct {
 }
 
 type cacheKey struct {
-	path  string
-	mtime time.Time
-	size  int64
+	path     string
+	dev, ino uint64
+	mtime    time.Time
+	size     int64
 }
 
 type cached struct {
@@ -40,16 +42,20 @@ func newCache(opts []convert.Option) *cache {
 	return &cache{opts: opts, docs: map[cacheKey]cached{}}
 }
 
-// convert returns the cached conversion of path or converts it.
-func (c *cache) convert(ctx context.Context, path string, st os.FileInfo) (*convert.Document, error) {
+// convert returns the cached conversion of the open file f, known to the
+// model as path, or converts it. st is f's own Stat.
+func (c *cache) convert(ctx context.Context, f *os.File, path string, st os.FileInfo) (*convert.Document, error) {
 	key := cacheKey{path: path, mtime: st.ModTime(), size: st.Size()}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		key.dev, key.ino = uint64(sys.Dev), sys.Ino
+	}
 	c.mu.Lock()
 	if e, ok := c.docs[key]; ok {
 		c.mu.Unlock()
 		return e.doc, e.err
 	}
 	c.mu.Unlock()
-	doc, err := convert.Convert(ctx, path, c.opts...)
+	doc, err := convert.ConvertFile(ctx, f, c.opts...)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}

@@ -14,10 +14,12 @@ import (
 // maxListing caps the entries of one directory listing.
 const maxListing = 5000
 
-// listDir renders a folder as a markdown table of its entries, folders
-// first, with sizes and modification dates.
-func listDir(real, shown string) (*convert.Document, error) {
-	entries, err := os.ReadDir(real)
+// listDir renders the open folder dir as a markdown table of its entries,
+// folders first, with sizes and modification dates. host is the folder's
+// path on the host, which linkNote gets joined with a link's name to say
+// where the link leads.
+func listDir(dir *os.File, host, shown string, linkNote func(path string) string) (*convert.Document, error) {
+	entries, err := dir.ReadDir(-1)
 	if err != nil {
 		return nil, err
 	}
@@ -52,11 +54,7 @@ func listDir(real, shown string) (*convert.Document, error) {
 		case e.IsDir():
 			name += "/"
 		case t&os.ModeSymlink != 0:
-			if _, err := os.Stat(filepath.Join(real, e.Name())); err != nil {
-				name += " (broken link)"
-			} else {
-				name += " (link)"
-			}
+			name += linkNote(filepath.Join(host, e.Name()))
 		case t&os.ModeNamedPipe != 0:
 			name += " (named pipe)"
 		case t&os.ModeSocket != 0:

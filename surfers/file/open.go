@@ -8,31 +8,35 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/m1-project/m1/surfers/file/convert"
 )
 
 // open converts path (or lists it, for a folder) and shows its first page.
-// It returns a note for the model, such as a conversion problem.
+// It returns a note for the model, such as a conversion problem. The file
+// is opened once, through the access policy's os.Root, and everything
+// after reads that open file, never the path again.
 func (s *Surfer) open(ctx context.Context, path string) (string, error) {
-	abs, err := s.access.resolve(path)
+	f, abs, err := s.access.open(path)
 	if err != nil {
 		return "", err
 	}
+	defer f.Close()
 	shown := s.access.display(abs)
-	st, err := os.Stat(abs)
+	st, err := f.Stat()
 	if err != nil {
 		return "", fixf("cannot open %s: %v", shown, err)
 	}
 	var doc *convert.Document
 	note := ""
 	if st.IsDir() {
-		doc, err = listDir(abs, shown)
+		doc, err = listDir(f, abs, shown, s.access.linkNote)
 		if err != nil {
 			return "", fixf("cannot list %s: %v", shown, err)
 		}
 	} else {
-		doc, err = s.cache.convert(ctx, abs, st)
+		doc, err = s.cache.convert(ctx, f, abs, st)
 		var (
 			ferr *convert.FormatError
 			nerr *convert.NotRegularError
@@ -43,10 +47,7 @@ func (s *Surfer) open(ctx context.Context, path string) (string, error) {
 		case errors.As(err, &ferr):
 			note = fmt.Sprintf("%s could not be fully converted: %v", shown, ferr.Err)
 		case errors.As(err, &nerr):
-			return "", fixf("cannot open %s: it is %s, not a regular file; only regular files and folders can be opened", shown, nerr.Kind())
-		case errors.Is(err, fs.ErrNotExist):
-			// Gone since the listing (or the stat above).
-			return "", fixf("no such file or folder: %s (it was there a moment ago; list its folder again)", shown)
+			return "", notRegular(shown, nerr)
 		case errors.Is(err, fs.ErrPermission):
 			return "", fixf("cannot open %s: permission denied (its mode does not let m1 read it)", shown)
 		case err != nil:
@@ -67,19 +68,35 @@ func (s *Surfer) open(ctx context.Context, path string) (string, error) {
 // converted still gets its explanatory page written, and the
 // *convert.FormatError is returned so the command can exit non-zero.
 func Render(ctx context.Context, path string, w io.Writer, opts ...convert.Option) error {
-	st, err := os.Stat(path)
+	// Opening a named pipe blocks until a writer comes, and opening a
+	// device may act on it: look first, and open without blocking in case
+	// the path changes in between.
+	if st, err := os.Stat(path); err == nil && !st.IsDir() && !st.Mode().IsRegular() {
+		return &convert.NotRegularError{Path: path, Mode: st.Mode()}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return err
 	}
 	var doc *convert.Document
 	var convErr error
 	if st.IsDir() {
-		doc, err = listDir(path, path)
+		doc, err = listDir(f, path, path, func(p string) string {
+			if _, err := os.Stat(p); err != nil {
+				return " (broken link)"
+			}
+			return " (link)"
+		})
 		if err != nil {
 			return fmt.Errorf("list %s: %w", path, err)
 		}
 	} else {
-		doc, convErr = convert.Convert(ctx, path, opts...)
+		doc, convErr = convert.ConvertFile(ctx, f, opts...)
 		if doc == nil {
 			return convErr
 		}

@@ -196,7 +196,26 @@ func TestAccessPolicy(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(allowed, "ok.txt"), []byte("ALLOWED-CONTENT"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// os.Root refuses absolute links and links into another root; those
+	// that land in an allowed folder are still followed.
+	if err := os.Symlink(filepath.Join(dir, "plain.txt"), filepath.Join(dir, "abslink.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(allowed, "ok.txt"), filepath.Join(dir, "toallowed.txt")); err != nil {
+		t.Fatal(err)
+	}
+	single := filepath.Join(t.TempDir(), "single.txt")
+	if err := os.WriteFile(single, []byte("SINGLE-FILE"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(single), "sibling.txt"), []byte("SIBLING"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct{ path, want string }{
+		{"abslink.txt", "PLAIN-TEXT-MARKER"},
+		{"toallowed.txt", "ALLOWED-CONTENT"},
+		{single, "SINGLE-FILE"},
+		{filepath.Join(filepath.Dir(single), "sibling.txt"), "access denied"},
 		{"../" + filepath.Base(outside) + "/secret.txt", "access denied"},
 		{secret, "access denied"},
 		{"/etc/passwd", "access denied"},
@@ -212,7 +231,7 @@ func TestAccessPolicy(t *testing.T) {
 		t.Run(tt.path, func(t *testing.T) {
 			t.Parallel()
 			args, _ := json.Marshal(map[string]string{"path": tt.path})
-			s, _ := scriptedSurfer(t, dir, false, []scripted.Reply{calls(call{"open_path", string(args)})}, WithAllowPaths(allowed))
+			s, _ := scriptedSurfer(t, dir, false, []scripted.Reply{calls(call{"open_path", string(args)})}, WithAllowPaths(allowed, single))
 			msg := step(t, s, "open it")
 			mustContain(t, msg.Content, tt.want)
 			if strings.Contains(msg.Content, "SECRET") && !strings.Contains(msg.Content, "secret.txt") {

@@ -67,31 +67,49 @@ func TestUnreadablePaths(t *testing.T) {
 	}
 }
 
-// TestVanishedFileIsFixable removes the file between its resolution and
-// its conversion, as when it goes between a listing and an open.
+// TestVanishedFileIsFixable removes a file after a listing showed it: the
+// model is told plainly.
 func TestVanishedFileIsFixable(t *testing.T) {
 	t.Parallel()
 	dir := fixtureWorkDir(t)
 	s := New(nil, WithWorkDir(dir))
-	path := filepath.Join(dir, "plain.txt")
-	st, err := os.Stat(path)
-	if err != nil {
+	if _, err := s.open(context.Background(), "."); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(path); err != nil {
+	if err := os.Remove(filepath.Join(dir, "plain.txt")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.cache.convert(context.Background(), path, st)
-	if !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("convert of a removed file = %v, want ErrNotExist", err)
-	}
-	// Through the tool, the model is told plainly.
-	_, err = s.open(context.Background(), "plain.txt")
+	_, err := s.open(context.Background(), "plain.txt")
 	var fix *fixable
 	if !errors.As(err, &fix) {
 		t.Fatalf("open = %v, want a fixable error", err)
 	}
 	mustContain(t, fix.msg, "no such file or folder: plain.txt")
+}
+
+// TestOpenFileIsWhatIsConverted removes a file once it is open: the
+// conversion reads the open file, never its path again.
+func TestOpenFileIsWhatIsConverted(t *testing.T) {
+	t.Parallel()
+	dir := fixtureWorkDir(t)
+	s := New(nil, WithWorkDir(dir))
+	f, _, err := s.access.open("plain.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "plain.txt")); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := s.cache.convert(context.Background(), f, filepath.Join(dir, "plain.txt"), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, doc.Markdown, "PLAIN-TEXT-MARKER")
 }
 
 // TestUnsupportedContentIsNoted checks that a file whose content cannot be
@@ -126,9 +144,12 @@ func TestListingMarksSpecialEntries(t *testing.T) {
 	if err := os.Symlink("target", filepath.Join(dir, "good")); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := listDir(dir, "x")
-	if err != nil {
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "out")); err != nil {
 		t.Fatal(err)
 	}
-	mustContain(t, doc.Markdown, "| pipe (named pipe) |", "| dangling (broken link) |", "| good (link) |")
+	s := New(nil, WithWorkDir(dir))
+	if _, err := s.open(context.Background(), "."); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, s.viewer.doc.Markdown, "| pipe (named pipe) |", "| dangling (broken link) |", "| good (link) |", "| out (link outside the readable folders) |")
 }

@@ -144,15 +144,13 @@ const headSize = 8 << 10
 // Convert reads the file at path and returns it as markdown. The error is
 // non-nil when the file cannot be read (the Document is then nil), when ctx
 // ends, or when the content cannot be converted: then it is a *FormatError
-// and the Document explains what went wrong.
+// and the Document explains what went wrong. It follows symlinks: callers
+// that confine reads to some folders open the file themselves (through an
+// os.Root) and call ConvertFile.
 func Convert(ctx context.Context, path string, opts ...Option) (*Document, error) {
-	l := DefaultLimits
-	for _, o := range opts {
-		o(&l)
-	}
 	// Opening a named pipe blocks until a writer comes, and no context
-	// can end that wait: look first, and open without blocking in case
-	// the path changes in between.
+	// can end that wait; opening a device may act on it. Look first, and
+	// open without blocking in case the path changes in between.
 	if st, err := os.Stat(path); err == nil && !st.IsDir() && !st.Mode().IsRegular() {
 		return nil, &NotRegularError{Path: path, Mode: st.Mode()}
 	}
@@ -161,6 +159,20 @@ func Convert(ctx context.Context, path string, opts ...Option) (*Document, error
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer f.Close()
+	return ConvertFile(ctx, f, opts...)
+}
+
+// ConvertFile converts the open file f, reading it only through f (never
+// by its name again), so what is converted is exactly what was opened.
+// Only regular files are read: a named pipe, socket or device yields a
+// *NotRegularError (open such a path with O_NONBLOCK, or the open itself
+// may block). Errors are as for Convert.
+func ConvertFile(ctx context.Context, f *os.File, opts ...Option) (*Document, error) {
+	l := DefaultLimits
+	for _, o := range opts {
+		o(&l)
+	}
+	path := f.Name()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("stat %s: %w", path, err)
