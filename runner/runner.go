@@ -314,3 +314,32 @@ func closeTeam(team []agent.Agent, env *Env) {
 		}
 	}
 }
+
+// Ended returns the result a checkpointed run ended with, when it ended
+// with an answer: done, or stopped by a limit with a best-effort answer.
+// A caller that lost the end of such a run (a batch killed right after the
+// answer, a worker that died before reporting it) records the result from
+// the checkpoint instead of running the task again, so no task is answered
+// twice. Cost is priced with the config opts names; the duration is the
+// time the session ran in all.
+func Ended(env Env, opts Options, sessionID string, cp session.Checkpoint) (agent.Event, bool, error) {
+	var st orchestrator.State
+	if err := json.Unmarshal(cp.Orchestrator, &st); err != nil {
+		return agent.Event{}, false, fmt.Errorf("session %s: read checkpoint: %w", sessionID, err)
+	}
+	if st.Status != agent.StatusSuccess && st.Status != agent.StatusIncomplete {
+		return agent.Event{}, false, nil
+	}
+	ev := orchestrator.Result{Status: st.Status, FinalAnswer: st.FinalAnswer, StopReason: st.StopReason,
+		Turns: st.Turns, Replans: st.Replans, Usage: st.Usage, Duration: st.Elapsed}.Event(sessionID)
+	cfg, err := loadConfig(&env, opts)
+	if err != nil {
+		return ev, true, err
+	}
+	for name, u := range ev.Usage {
+		if c, ok := cfg.Price(name, u); ok {
+			ev.CostUSD += c
+		}
+	}
+	return ev, true, nil
+}

@@ -96,6 +96,40 @@ func Open(root, id string) (*Session, error) {
 	return s, s.open()
 }
 
+// Import makes session id under root continue from cp, a checkpoint saved
+// elsewhere (by a worker on another machine that stopped or died), so Open
+// and resume go on from it here. The session keeps its id wherever it runs.
+// A session this machine already has keeps its transcript and gets cp as
+// its checkpoint; a new one starts with an empty transcript, since the
+// earlier events stayed on the machine that recorded them.
+func Import(root, id string, meta Meta, cp Checkpoint) error {
+	if id == "" || strings.ContainsAny(id, `/\`) || id == "." || id == ".." {
+		return fmt.Errorf("import session: invalid session id %q", id)
+	}
+	dir := filepath.Join(root, id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("import session %s: %w", id, err)
+	}
+	var old Meta
+	if readJSON(filepath.Join(dir, MetaFile), &old) == nil && !old.Created.IsZero() {
+		meta.Created = old.Created
+	}
+	meta.ID = id
+	now := time.Now().UTC()
+	if meta.Created.IsZero() {
+		meta.Created = now
+	}
+	meta.Updated = now
+	cp.Version = 1
+	if err := writeJSON(filepath.Join(dir, CheckpointFile), cp); err != nil {
+		return fmt.Errorf("import session %s: %w", id, err)
+	}
+	if err := writeJSON(filepath.Join(dir, MetaFile), meta); err != nil {
+		return fmt.Errorf("import session %s: %w", id, err)
+	}
+	return nil
+}
+
 func (s *Session) open() error {
 	f, err := os.OpenFile(filepath.Join(s.Dir, TranscriptFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

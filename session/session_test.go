@@ -74,3 +74,63 @@ func TestReadEventsRejectsGarbageMidway(t *testing.T) {
 		t.Errorf("ReadEvents = %v, want an error naming line 2", err)
 	}
 }
+
+func TestImport(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	cp := Checkpoint{Orchestrator: []byte(`{"task":"t","turns":3}`), Settings: []byte(`{"max_turns":9}`)}
+	if err := Import(root, "20260101-000000-abcdef", Meta{Task: "t", Status: "running", Turns: 3}, cp); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(root, "20260101-000000-abcdef")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LoadCheckpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if compact(got.Orchestrator) != string(cp.Orchestrator) || compact(got.Settings) != string(cp.Settings) {
+		t.Errorf("checkpoint = %s %s", got.Orchestrator, got.Settings)
+	}
+	if m := s.Meta(); m.ID != "20260101-000000-abcdef" || m.Turns != 3 || m.Task != "t" {
+		t.Errorf("meta = %+v", m)
+	}
+	if err := s.Append(agent.NewEvent(agent.EventTask, agent.UserName)); err != nil {
+		t.Fatal(err)
+	}
+	created := s.Meta().Created
+	s.Close()
+
+	// A second import (the task moved again) replaces the checkpoint and
+	// keeps the transcript and the creation time.
+	cp.Orchestrator = []byte(`{"task":"t","turns":5}`)
+	if err := Import(root, "20260101-000000-abcdef", Meta{Task: "t", Turns: 5}, cp); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(root, "20260101-000000-abcdef")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, _ := s.LoadCheckpoint(); compact(got.Orchestrator) != `{"task":"t","turns":5}` {
+		t.Errorf("checkpoint after the second import = %s", got.Orchestrator)
+	}
+	if !s.Meta().Created.Equal(created) {
+		t.Errorf("created changed: %v, was %v", s.Meta().Created, created)
+	}
+	if b, _ := os.ReadFile(filepath.Join(s.Dir, TranscriptFile)); !bytes.Contains(b, []byte(`"type":"task"`)) {
+		t.Errorf("transcript lost: %q", b)
+	}
+	for _, bad := range []string{"", "..", "a/b"} {
+		if err := Import(root, bad, Meta{}, cp); err == nil {
+			t.Errorf("Import(%q) succeeded", bad)
+		}
+	}
+}
+
+func compact(b []byte) string {
+	var out bytes.Buffer
+	_ = json.Compact(&out, b)
+	return out.String()
+}

@@ -99,6 +99,7 @@ func TestScripts(t *testing.T) {
 			"noprocs":      cmdNoProcs,
 			"swaplink":     cmdSwapLink,
 			"toolresults":  cmdToolResults,
+			"waitfor":      cmdWaitFor,
 		},
 	})
 }

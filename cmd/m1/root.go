@@ -80,6 +80,6 @@ OPENAI_BASE_URL for a local server such as Ollama or vLLM), or pass --config.`,
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	cmd.Flags().BoolVar(&sampleConfig, "sample-config", false, "print a commented sample config file and exit")
 	opts.addFlags(cmd)
-	cmd.AddCommand(newShowCmd(f), newSessionsCmd(f), newReadCmd(f), newResumeCmd(f), newDoctorCmd(f))
+	cmd.AddCommand(newShowCmd(f), newSessionsCmd(f), newReadCmd(f), newResumeCmd(f), newDoctorCmd(f), newBatchCmd(f))
 	return cmd
 }
