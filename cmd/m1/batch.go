@@ -11,13 +11,13 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/m1-project/m1/agent"
 	"github.com/m1-project/m1/batch"
+	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/runner"
 )
 
@@ -239,7 +239,7 @@ func (v *batchView) handle(e batch.Event) {
 			at = "on " + b.Where
 		}
 		fmt.Fprintf(errw, "m1 batch: %d tasks, %d to run%s, %s; results in %s\n", b.Tasks, b.ToRun,
-			ifSkipped(b.Skipped), at, b.Results)
+			ifSkipped(b.Skipped), at, console.Clean(b.Results))
 	case batch.EventTaskEnd:
 		fmt.Fprintln(out, taskLine(e.Result))
 	case batch.EventWarning:
@@ -336,23 +336,13 @@ func printSummary(w io.Writer, info batch.Info, s batch.Summary) {
 	}
 }
 
-// printable makes s safe and short for one line of a terminal: control
-// and bidi characters are shown as escapes, newlines as spaces.
+// printable makes s one short line for a terminal: whitespace runs become
+// one space, and the console's sanitiser shows what a terminal would act
+// on as escapes.
 func printable(s string, n int) string {
-	var b strings.Builder
-	count := 0
-	for _, r := range strings.Join(strings.Fields(s), " ") {
-		if count >= n {
-			b.WriteString("…")
-			break
-		}
-		switch {
-		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r), r == '\u200b' || r == '\ufeff':
-			fmt.Fprintf(&b, "\\u%04x", r)
-		default:
-			b.WriteRune(r)
-		}
-		count++
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n]) + "…"
 	}
-	return b.String()
+	return console.Clean(s)
 }
