@@ -11,6 +11,7 @@ import (
 	"github.com/m1-project/m1/orchestrator"
 	"github.com/m1-project/m1/surfers/file"
 	"github.com/m1-project/m1/surfers/web"
+	"github.com/m1-project/m1/terminal"
 )
 
 // Short names of the agents, as --agents takes them.
@@ -87,7 +88,7 @@ func DefaultOptions() Options {
 			Executor:     ExecutorDocker,
 			CodeTimeout:  60 * time.Second,
 			Memory:       "2g",
-			CPUs:         2,
+			CPUs:         terminal.DefaultCPUs(),
 			Pids:         256,
 			SearchEngine: web.DefaultOptions().SearchEngine,
 			Viewport:     file.DefaultViewportSize,

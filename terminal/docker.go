@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,14 +40,37 @@ const (
 	SandboxImage = "m1-sandbox:latest"
 	// DefaultMemory is the container's memory limit in bytes.
 	DefaultMemory int64 = 2 << 30
-	// DefaultCPUs is the container's CPU limit.
-	DefaultCPUs = 2.0
 	// DefaultPidsLimit caps the number of processes, against fork bombs.
 	DefaultPidsLimit int64 = 512
+	// DefaultTmpSize is the size of the tmpfs at /tmp, the only writable
+	// place of the container besides the work dir (HOME is /tmp, so
+	// pip install --user lands there). Its pages count against the memory
+	// limit too.
+	DefaultTmpSize int64 = 1 << 30
+	// DefaultMaxFileSize is the largest file code may write (RLIMIT_FSIZE;
+	// a larger write fails with "File size limit exceeded").
+	DefaultMaxFileSize int64 = 1 << 30
 	// Workspace is where the work dir is mounted inside the container; it is
 	// the code's working directory.
 	Workspace = "/workspace"
+	// SandboxUID and SandboxGID are the user and group code runs as when
+	// m1 runs as root in a work dir root owns: an unprivileged id that
+	// owns nothing on a usual host (the "nonroot" user of Google's
+	// distroless images).
+	SandboxUID = 65532
+	SandboxGID = 65532
 )
+
+// DefaultCPUs returns the container's default CPU limit: one core fewer
+// than this machine has (half a core on a one-core machine), so code that
+// keeps every core busy cannot starve m1 and the rest of the host.
+func DefaultCPUs() float64 {
+	n := runtime.NumCPU()
+	if n <= 1 {
+		return 0.5
+	}
+	return float64(n - 1)
+}
 
 // Labels m1 puts on its containers so it can find its own.
 const (
@@ -107,6 +132,8 @@ type Docker struct {
 	memory    int64
 	cpus      float64
 	pids      int64
+	tmpSize   int64
+	maxFile   int64
 	session   string
 	user      string
 	name      string
@@ -119,6 +146,9 @@ type Docker struct {
 	mu     sync.Mutex // guards the fields below; held while starting
 	id     string
 	closed bool
+	code   *codeUser // resolved on first use
+	grant  *dirGrant // write access to the work dir for code, if given
+	gitRO  bool      // the work dir's .git is mounted read-only
 }
 
 var _ Executor = (*Docker)(nil)
@@ -164,6 +194,22 @@ func WithPidsLimit(n int64) DockerOption {
 	return func(d *Docker) { d.pids = n }
 }
 
+// WithTmpSize sets the size in bytes of the tmpfs at /tmp (default
+// DefaultTmpSize; 0 or less keeps the default).
+func WithTmpSize(bytes int64) DockerOption {
+	return func(d *Docker) {
+		if bytes > 0 {
+			d.tmpSize = bytes
+		}
+	}
+}
+
+// WithMaxFileSize sets the largest file code may write, in bytes (default
+// DefaultMaxFileSize); 0 or less means no limit.
+func WithMaxFileSize(bytes int64) DockerOption {
+	return func(d *Docker) { d.maxFile = bytes }
+}
+
 // WithSessionID labels the container with the run's session id (default: a
 // fresh id).
 func WithSessionID(id string) DockerOption {
@@ -174,9 +220,10 @@ func WithSessionID(id string) DockerOption {
 	}
 }
 
-// WithUser sets the user code runs as, "uid" or "uid:gid". By default it is
-// the owner of the work dir, so the code can write there and the files it
-// makes belong to the user; that is root only when root owns the work dir.
+// WithUser sets the user code runs as, numeric "uid" or "uid:gid"; uid 0
+// is refused. By default it is the user running m1, or, when that is root,
+// the owner of the work dir, or SandboxUID when root owns the work dir too
+// (see resolveUser).
 func WithUser(user string) DockerOption {
 	return func(d *Docker) { d.user = user }
 }
@@ -208,8 +255,10 @@ func NewDocker(opts ...DockerOption) (*Docker, error) {
 		image:   DefaultImage,
 		network: true,
 		memory:  DefaultMemory,
-		cpus:    DefaultCPUs,
+		cpus:    DefaultCPUs(),
 		pids:    DefaultPidsLimit,
+		tmpSize: DefaultTmpSize,
+		maxFile: DefaultMaxFileSize,
 		session: id,
 		name:    "m1-" + id,
 		log:     io.Discard,
@@ -345,26 +394,80 @@ func (d *Docker) pull(ctx context.Context) error {
 	return nil
 }
 
-// codeUser returns the user code runs as: the one set with WithUser, or the
-// owner of the work dir.
-func (d *Docker) codeUser() (string, error) {
+// codeUser is the user code runs as in the container.
+type codeUser struct {
+	uid, gid int
+	// grant says the work dir must be made writable for uid (see
+	// resolveUser).
+	grant bool
+}
+
+// spec is the user as Docker takes it.
+func (u *codeUser) spec() string { return fmt.Sprintf("%d:%d", u.uid, u.gid) }
+
+// resolveUser picks the user code runs as. Code never runs as uid 0 in the
+// container: Docker's security guidance is to run containers as a
+// non-root user, and a root process there owns what it writes in the work
+// dir on the host, so a setuid file it made would be a root shell for any
+// local user. The user is, in this order:
+//
+//   - the one set with WithUser;
+//   - the user running m1, when not root: files the code makes belong to
+//     them, as with Docker's documented `--user "$(id -u):$(id -g)"`;
+//   - the owner of the work dir, when m1 runs as root in someone else's
+//     folder;
+//   - SandboxUID:SandboxGID when root runs m1 in a folder root owns. That
+//     user cannot write the folder, so the executor grants it write access
+//     to the work dir itself (not to what is already in it) with a POSIX
+//     ACL entry, removed when the last m1 using the folder closes. Files
+//     the code makes belong to SandboxUID; root-owned files already there
+//     stay read-only to the code.
+func (d *Docker) resolveUser() (*codeUser, error) {
 	if d.user != "" {
-		return d.user, nil
+		uidS, gidS, hasGID := strings.Cut(d.user, ":")
+		uid, err := strconv.Atoi(uidS)
+		gid := uid
+		if err == nil && hasGID {
+			gid, err = strconv.Atoi(gidS)
+		}
+		if err != nil || uid < 0 || gid < 0 {
+			return nil, fmt.Errorf("code user %q: want a numeric uid or uid:gid", d.user)
+		}
+		if uid == 0 {
+			return nil, fmt.Errorf("code user %q: code never runs as root in the container; pick an unprivileged uid", d.user)
+		}
+		return &codeUser{uid: uid, gid: gid}, nil
+	}
+	if uid := os.Geteuid(); uid != 0 {
+		return &codeUser{uid: uid, gid: os.Getegid()}, nil
 	}
 	fi, err := os.Stat(d.workDir)
 	if err != nil {
-		return "", fmt.Errorf("work dir: %w", err)
+		return nil, fmt.Errorf("work dir: %w", err)
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return "", fmt.Errorf("work dir %s: no owner information; pass a user explicitly", d.workDir)
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
+		return &codeUser{uid: int(st.Uid), gid: int(st.Gid)}, nil
 	}
-	return fmt.Sprintf("%d:%d", st.Uid, st.Gid), nil
+	return &codeUser{uid: SandboxUID, gid: SandboxGID, grant: true}, nil
+}
+
+// user returns the code user, resolving it on first use.
+func (d *Docker) codeUser() (*codeUser, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.code == nil {
+		u, err := d.resolveUser()
+		if err != nil {
+			return nil, err
+		}
+		d.code = u
+	}
+	return d.code, nil
 }
 
 // container returns the running container's id, creating and starting it on
 // first use.
-func (d *Docker) container(ctx context.Context, user string) (string, error) {
+func (d *Docker) container(ctx context.Context, user *codeUser) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -376,8 +479,18 @@ func (d *Docker) container(ctx context.Context, user string) (string, error) {
 	if err := d.ensureImage(ctx); err != nil {
 		return "", err
 	}
+	if user.grant && d.grant == nil {
+		g, err := grantDir(d.workDir, uint32(user.uid))
+		if err != nil {
+			// The code can still read the folder and write /tmp; say why
+			// its writes to the work dir fail.
+			fmt.Fprintf(d.log, "warning: code runs as uid %d, which cannot write in the work dir %s (granting it access failed: %v); "+
+				"run m1 as an ordinary user, or chown the work dir to one\n", user.uid, d.workDir, err)
+		}
+		d.grant = g
+	}
 	keep := keepAliveUser
-	if u, _, _ := strings.Cut(user, ":"); u == "65534" || u == "nobody" {
+	if user.uid == 65534 {
 		keep = keepAliveUserAlt
 	}
 	host, _ := os.Hostname()
@@ -406,16 +519,22 @@ func (d *Docker) container(ctx context.Context, user string) (string, error) {
 	}
 	useInit := true
 	hc := &container.HostConfig{
-		Mounts: []mount.Mount{{
-			Type:   mount.TypeBind,
-			Source: d.workDir,
-			Target: Workspace,
-		}},
+		Mounts:      d.mounts(),
 		CapDrop:     []string{"ALL"},
 		SecurityOpt: []string{"no-new-privileges"},
 		// An init as PID 1 reaps processes orphaned by a killed run, so none
 		// linger as zombies.
 		Init: &useInit,
+		// Docker's hardening guidance: a read-only root filesystem, with
+		// a size-limited tmpfs where programs need to write (/tmp, which
+		// is also HOME). The container's own layer then cannot grow, which
+		// is also why no StorageOpt size is set: that option works only on
+		// some storage drivers (overlay2 on xfs with pquota, btrfs, zfs,
+		// devicemapper), and there would be nothing for it to limit. The
+		// tmpfs allows exec, or packages installed with pip install --user
+		// could not load their native code.
+		ReadonlyRootfs: true,
+		Tmpfs:          map[string]string{"/tmp": fmt.Sprintf("rw,exec,nosuid,nodev,size=%d,mode=1777", d.tmpSize)},
 	}
 	if !d.network {
 		hc.NetworkMode = "none"
@@ -430,6 +549,12 @@ func (d *Docker) container(ctx context.Context, user string) (string, error) {
 		pids := d.pids
 		hc.PidsLimit = &pids
 	}
+	if d.maxFile > 0 {
+		// The work dir is the host's folder, which no Docker option can
+		// cap in size; RLIMIT_FSIZE at least caps each file a block
+		// writes there.
+		hc.Ulimits = []*container.Ulimit{{Name: "fsize", Soft: d.maxFile, Hard: d.maxFile}}
+	}
 	resp, err := d.api.ContainerCreate(ctx, cfg, hc, nil, nil, d.name)
 	if err != nil {
 		return "", fmt.Errorf("create container %s from %s: %w", d.name, d.image, err)
@@ -440,6 +565,35 @@ func (d *Docker) container(ctx context.Context, user string) (string, error) {
 	}
 	d.id = resp.ID
 	return d.id, nil
+}
+
+// mounts returns the container's mounts: the work dir, read-write, and its
+// .git, read-only, when it has one. Code could otherwise plant a hook in
+// .git/hooks (or a core.fsmonitor or core.hooksPath setting in
+// .git/config) that the user's next git command runs on the host, outside
+// the sandbox; Codex's sandbox keeps .git read-only for the same reason.
+// A .git that is a file (a worktree's or submodule's pointer) is mounted
+// read-only too, or code could point it at a folder of its own. Other
+// files the host may run later (a Makefile, .envrc, editor tasks) stay
+// writable: that is the README's "Security model". The caller holds d.mu.
+func (d *Docker) mounts() []mount.Mount {
+	ms := []mount.Mount{{
+		Type:   mount.TypeBind,
+		Source: d.workDir,
+		Target: Workspace,
+	}}
+	d.gitRO = false
+	git := filepath.Join(d.workDir, ".git")
+	if fi, err := os.Lstat(git); err == nil && (fi.IsDir() || fi.Mode().IsRegular()) {
+		ms = append(ms, mount.Mount{
+			Type:     mount.TypeBind,
+			Source:   git,
+			Target:   Workspace + "/.git",
+			ReadOnly: true,
+		})
+		d.gitRO = true
+	}
+	return ms
 }
 
 // Notes a Result carries when the container died (docker kill, a daemon
@@ -459,14 +613,50 @@ const (
 const exitSandboxLost = 137
 
 // Run saves b in the work dir and runs it in the container as the code user.
-// On timeout or cancellation every process of that user in the container is
-// killed, so the container stays usable and nothing is left running. A
-// container that died since the last block is replaced by a fresh one; one
-// that dies during the block ends it with exitSandboxLost and is replaced
-// by the next run. Either way the Result's Note says so.
+// When the block's program ends, every process it left behind (daemons
+// included) is killed, so nothing runs between blocks; on timeout or
+// cancellation every process of the code user is killed too, so the
+// container stays usable. Then the setuid and setgid bits of files the
+// block changed in the work dir are removed (see stripSetuid). A container
+// that died since the last block is replaced by a fresh one; one that dies
+// during the block ends it with exitSandboxLost and is replaced by the next
+// run. The Result's Note says when any of this happened.
 func (d *Docker) Run(ctx context.Context, b CodeBlock, lim Limits) (Result, error) {
 	d.runMu.Lock()
 	defer d.runMu.Unlock()
+	// A second's margin: the kernel's change times and time.Now may
+	// round differently.
+	start := time.Now().Add(-time.Second)
+	res, err := d.run(ctx, b, lim)
+	skip := []string{}
+	d.mu.Lock()
+	if d.gitRO {
+		skip = append(skip, ".git") // read-only to the code
+	}
+	d.mu.Unlock()
+	stripped, serr := stripSetuid(d.workDir, start, skip...)
+	if err != nil {
+		return res, err
+	}
+	if serr != nil {
+		return Result{}, fmt.Errorf("remove setuid bits in the work dir: %w", serr)
+	}
+	if len(stripped) > 0 {
+		res.Note = strings.TrimSpace(res.Note + " " + fmt.Sprintf("m1 removed the setuid/setgid bits the block set on %s: "+
+			"files the sandbox leaves on the host never run with their owner's rights.", strings.Join(stripped, ", ")))
+	}
+	return res, nil
+}
+
+// runScript wraps the block's program: it merges stderr into stdout (one
+// pipe keeps the order the program wrote them in; the daemon reads two
+// pipes concurrently and would shuffle them), and when the program ends it
+// kills every other process of the code user, so daemons the block started
+// do not run on into later blocks or keep the output open. kill -1 spares
+// the shell itself, and the keep-alive process belongs to another user.
+const runScript = `"$@" 2>&1; s=$?; kill -s KILL -- -1 2>/dev/null; exit $s`
+
+func (d *Docker) run(ctx context.Context, b CodeBlock, lim Limits) (Result, error) {
 	lim = lim.withDefaults()
 	user, err := d.codeUser()
 	if err != nil {
@@ -476,7 +666,13 @@ func (d *Docker) Run(ctx context.Context, b CodeBlock, lim Limits) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	rel, cleanup, err := stage(d.workDir, b)
+	var owner *fileOwner
+	if os.Geteuid() == 0 {
+		// Files m1 saves for the code belong to the code user, as if it
+		// had written them, so later blocks may change them.
+		owner = &fileOwner{uid: user.uid, gid: user.gid}
+	}
+	rel, cleanup, err := stage(d.workDir, b, owner)
 	if err != nil {
 		return Result{}, err
 	}
@@ -487,14 +683,11 @@ func (d *Docker) Run(ctx context.Context, b CodeBlock, lim Limits) (Result, erro
 	}
 
 	opts := container.ExecOptions{
-		User:         user,
+		User:         user.spec(),
 		WorkingDir:   Workspace,
 		AttachStdout: true,
 		AttachStderr: true,
-		// One pipe for both streams keeps their order as the program wrote
-		// them; the daemon reads two pipes concurrently and would shuffle
-		// them.
-		Cmd: append([]string{"sh", "-c", `exec "$@" 2>&1`, "m1"}, argv...),
+		Cmd:          append([]string{"sh", "-c", runScript, "m1"}, argv...),
 	}
 	note := ""
 	ex, err := d.api.ContainerExecCreate(ctx, id, opts)
@@ -531,7 +724,7 @@ func (d *Docker) Run(ctx context.Context, b CodeBlock, lim Limits) (Result, erro
 	case copyErr = <-done:
 	case <-timer.C:
 		timedOut = true
-		d.killAll(id, user)
+		d.killAll(id, user.spec())
 		select {
 		case <-done:
 		case <-time.After(d.grace):
@@ -539,7 +732,7 @@ func (d *Docker) Run(ctx context.Context, b CodeBlock, lim Limits) (Result, erro
 			<-done
 		}
 	case <-ctx.Done():
-		d.killAll(id, user)
+		d.killAll(id, user.spec())
 		hj.Close()
 		<-done
 		return Result{}, ctx.Err()
@@ -673,10 +866,16 @@ func (d *Docker) Close() error {
 	d.closed = true
 	id := d.id
 	d.id = ""
+	grant := d.grant
+	d.grant = nil
 	d.mu.Unlock()
 	var err error
 	if id != "" {
 		err = d.remove(id)
+	}
+	// After the container, so no code can still be writing.
+	if gerr := grant.release(); err == nil && gerr != nil {
+		err = fmt.Errorf("remove the work dir's access entry for the sandbox user: %w", gerr)
 	}
 	if cerr := d.api.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close docker client: %w", cerr)

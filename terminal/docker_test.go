@@ -212,11 +212,12 @@ func TestDockerFailureStopsLaterBlocks(t *testing.T) {
 }
 
 // listProcs is a python script printing every process in the container
-// except PID 1 and itself as "PROC pid state cmdline".
+// except PID 1, itself and its parent as "PROC pid state cmdline".
 const listProcs = `import os
 me = os.getpid()
 for p in sorted(os.listdir('/proc')):
-    if not p.isdigit() or int(p) in (1, me):
+    # The shell that runs the script is its parent.
+    if not p.isdigit() or int(p) in (1, me, os.getppid()):
         continue
     try:
         cmd = open('/proc/%s/cmdline' % p, 'rb').read().replace(b'\0', b' ').decode().strip()
@@ -323,13 +324,14 @@ func TestDockerContainerRemoved(t *testing.T) {
 	}{
 		{"after success", "```sh\necho ok\n```", false},
 		{"after failure", "```sh\nexit 1\n```", false},
-		{"after cancel mid-run", "```sh\nsleep 600\n```", true},
+		{"after cancel mid-run", "```sh\ntouch started\nsleep 600\n```", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			session := "test-" + agent.NewID()
-			d, err := NewDocker(WithImage(img), WithWorkDir(t.TempDir()), WithSessionID(session))
+			work := t.TempDir()
+			d, err := NewDocker(WithImage(img), WithWorkDir(work), WithSessionID(session))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -343,10 +345,13 @@ func TestDockerContainerRemoved(t *testing.T) {
 			if tt.cancel {
 				go func() {
 					// Cancel once the container runs the code.
-					for len(sessionContainers(t, cli, session)) == 0 {
+					for {
+						if _, err := os.Stat(filepath.Join(work, "started")); err == nil {
+							break
+						}
 						time.Sleep(50 * time.Millisecond)
 					}
-					time.Sleep(time.Second)
+					time.Sleep(200 * time.Millisecond)
 					cancel()
 				}()
 			}

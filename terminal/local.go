@@ -78,7 +78,7 @@ func (l *Local) Run(ctx context.Context, b CodeBlock, lim Limits) (Result, error
 		return Result{}, errors.New("local executor is closed")
 	}
 	lim = lim.withDefaults()
-	rel, cleanup, err := stage(l.workDir, b)
+	rel, cleanup, err := stage(l.workDir, b, nil)
 	if err != nil {
 		return Result{}, err
 	}

@@ -329,7 +329,10 @@ func TestTerminalApprovalError(t *testing.T) {
 func TestTerminalLocalEndToEnd(t *testing.T) {
 	t.Parallel()
 	l := newLocal(t)
-	term := New(l, WithTimeout(time.Second))
+	// A generous limit for the run that must finish (python may take a
+	// while to start on a loaded machine), a short one for the one that
+	// must time out.
+	term := New(l, WithTimeout(time.Minute))
 	ctx := context.Background()
 
 	msg, _, err := step(t, ctx, term, "```python\n# filename: w.py\nopen('result.txt', 'w').write('6*7=' + str(6*7))\nprint('wrote')\n```")
@@ -343,7 +346,7 @@ func TestTerminalLocalEndToEnd(t *testing.T) {
 		t.Errorf("reply = %q", msg.Content)
 	}
 
-	msg, _, err = step(t, ctx, term, "```sh\nsleep 600\n```")
+	msg, _, err = step(t, ctx, New(l, WithTimeout(time.Second)), "```sh\nsleep 600\n```")
 	if err != nil {
 		t.Fatal(err)
 	}

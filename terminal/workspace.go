@@ -12,24 +12,39 @@ import (
 	"github.com/m1-project/m1/agent"
 )
 
-// tmpDir is where blocks without a "# filename:" are saved while they run,
-// relative to the work dir.
-const tmpDir = ".m1"
+// tmpPrefix starts the names of temporary script files, saved in the top of
+// the work dir while they run (as Magentic-One saves its tmp_code files).
+// They are files, not a folder of m1's own: two runs in one work dir would
+// otherwise race over creating and removing that folder and could leave it
+// behind empty.
+const tmpPrefix = ".m1_tmp_code_"
 
 // extensions gives the suffix of temporary script files.
 var extensions = map[string]string{LangPython: ".py", LangSh: ".sh", LangBash: ".sh"}
+
+// fileOwner is who the files and folders stage creates should belong to.
+type fileOwner struct{ uid, gid int }
 
 // stage saves b in workDir and returns its path relative to workDir in slash
 // form, starting with "./" so that no name can pass for an interpreter
 // option, and a function that removes a temporary file again. A
 // "# filename:" that is absolute, contains "..", or reaches outside workDir
 // through a symbolic link yields a *FilenameError before anything is written.
-func stage(workDir string, b CodeBlock) (rel string, cleanup func(), err error) {
+// With owner set, the folders and files it creates are given to owner (a
+// file that existed keeps its owner).
+func stage(workDir string, b CodeBlock, owner *fileOwner) (rel string, cleanup func(), err error) {
 	root, err := os.OpenRoot(workDir)
 	if err != nil {
 		return "", nil, fmt.Errorf("open work dir: %w", err)
 	}
 	defer root.Close()
+	chown := func(name string) {
+		if owner != nil {
+			// Best effort: a code user that cannot change the file can
+			// still run it.
+			_ = root.Lchown(name, owner.uid, owner.gid)
+		}
+	}
 
 	if b.Filename != "" {
 		name, err := checkFilename(workDir, b.Filename)
@@ -37,26 +52,33 @@ func stage(workDir string, b CodeBlock) (rel string, cleanup func(), err error) 
 			return "", nil, err
 		}
 		if dir := path.Dir(name); dir != "." {
-			if err := root.MkdirAll(dir, 0o755); err != nil {
+			if err := mkdirs(root, dir, chown); err != nil {
 				return "", nil, &FilenameError{Name: b.Filename, Reason: "could not create its directory", Err: err}
 			}
 		}
+		_, statErr := root.Lstat(name)
 		if err := root.WriteFile(name, []byte(b.Code), 0o644); err != nil {
 			return "", nil, &FilenameError{Name: b.Filename, Reason: "could not write it", Err: err}
+		}
+		if errors.Is(statErr, fs.ErrNotExist) {
+			chown(name)
 		}
 		return "./" + name, func() {}, nil
 	}
 
-	createdDir := false
-	if err := root.Mkdir(tmpDir, 0o755); err == nil {
-		createdDir = true
-	} else if !errors.Is(err, fs.ErrExist) {
-		return "", nil, fmt.Errorf("create %s in work dir: %w", tmpDir, err)
-	}
-	name := tmpDir + "/tmp_code_" + agent.NewID() + extensions[b.Language]
-	if err := root.WriteFile(name, []byte(b.Code), 0o644); err != nil {
+	name := tmpPrefix + agent.NewID() + extensions[b.Language]
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
 		return "", nil, fmt.Errorf("save code in work dir: %w", err)
 	}
+	_, err = f.WriteString(b.Code)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("save code in work dir: %w", err)
+	}
+	chown(name)
 	cleanup = func() {
 		r, err := os.OpenRoot(workDir)
 		if err != nil {
@@ -64,11 +86,26 @@ func stage(workDir string, b CodeBlock) (rel string, cleanup func(), err error) 
 		}
 		defer r.Close()
 		_ = r.Remove(name)
-		if createdDir {
-			_ = r.Remove(tmpDir) // only succeeds when empty
-		}
 	}
 	return "./" + name, cleanup, nil
+}
+
+// mkdirs creates dir and its missing parents inside root, calling created
+// for each folder it made.
+func mkdirs(root *os.Root, dir string, created func(string)) error {
+	parts := strings.Split(dir, "/")
+	for i := range parts {
+		p := strings.Join(parts[:i+1], "/")
+		err := root.Mkdir(p, 0o755)
+		switch {
+		case err == nil:
+			created(p)
+		case errors.Is(err, fs.ErrExist):
+		default:
+			return err
+		}
+	}
+	return nil
 }
 
 // checkFilename validates a "# filename:" name against workDir and returns it

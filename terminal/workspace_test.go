@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -80,7 +82,7 @@ func TestStageRefusesEscapes(t *testing.T) {
 	f := newEscapeFixture(t)
 	for name, filename := range f.escapeNames() {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := stage(f.work, CodeBlock{Language: LangPython, Code: "print('escaped')\n", Filename: filename, Closed: true})
+			_, _, err := stage(f.work, CodeBlock{Language: LangPython, Code: "print('escaped')\n", Filename: filename, Closed: true}, nil)
 			var fe *FilenameError
 			if !errors.As(err, &fe) {
 				t.Fatalf("stage(%q) error = %v, want a *FilenameError", filename, err)
@@ -103,7 +105,7 @@ func TestStageWritesNamedFile(t *testing.T) {
 		{"-c", "-c"},                          // cannot pass for an interpreter flag
 	}
 	for _, tt := range tests {
-		rel, cleanup, err := stage(f.work, CodeBlock{Language: LangPython, Code: "print(1)\n", Filename: tt.filename, Closed: true})
+		rel, cleanup, err := stage(f.work, CodeBlock{Language: LangPython, Code: "print(1)\n", Filename: tt.filename, Closed: true}, nil)
 		if err != nil {
 			t.Fatalf("stage(%q): %v", tt.filename, err)
 		}
@@ -122,35 +124,79 @@ func TestStageWritesNamedFile(t *testing.T) {
 func TestStageTemporaryFileIsRemoved(t *testing.T) {
 	t.Parallel()
 	work := t.TempDir()
-	rel, cleanup, err := stage(work, CodeBlock{Language: LangSh, Code: "echo hi\n", Closed: true})
+	rel, cleanup, err := stage(work, CodeBlock{Language: LangSh, Code: "echo hi\n", Closed: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(rel, "./.m1/tmp_code_") || !strings.HasSuffix(rel, ".sh") {
-		t.Errorf("temporary path = %q", rel)
+	if !strings.HasPrefix(rel, "./"+tmpPrefix) || !strings.HasSuffix(rel, ".sh") || strings.Count(rel, "/") != 1 {
+		t.Errorf("temporary path = %q, want a file in the top of the work dir", rel)
 	}
 	if b, err := os.ReadFile(filepath.Join(work, rel)); err != nil || string(b) != "echo hi\n" {
 		t.Fatalf("temporary file = %q, %v", b, err)
 	}
 	cleanup()
-	if _, err := os.Stat(filepath.Join(work, ".m1")); !os.IsNotExist(err) {
-		t.Errorf(".m1 left behind after cleanup (err=%v)", err)
+	if entries, _ := os.ReadDir(work); len(entries) != 0 {
+		t.Errorf("the work dir holds %v after cleanup, want nothing", entries)
 	}
+}
 
-	// A .m1 that existed before stays.
-	if err := os.Mkdir(filepath.Join(work, ".m1"), 0o755); err != nil {
-		t.Fatal(err)
+// TestStageConcurrentRunsLeaveNothing stages and cleans up from many
+// goroutines at once, as two runs in one work dir do: nothing may be left.
+func TestStageConcurrentRunsLeaveNothing(t *testing.T) {
+	t.Parallel()
+	work := t.TempDir()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 25 {
+				_, cleanup, err := stage(work, CodeBlock{Language: LangPython, Code: "pass\n", Closed: true}, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				cleanup()
+			}
+		}()
 	}
-	rel, cleanup, err = stage(work, CodeBlock{Language: LangPython, Code: "pass\n", Closed: true})
+	wg.Wait()
+	if entries, _ := os.ReadDir(work); len(entries) != 0 {
+		t.Errorf("the work dir holds %d entries after the runs, want none", len(entries))
+	}
+}
+
+// TestStageGivesNewFilesToTheOwner: the folders and files stage makes
+// belong to the code user; a file that was there keeps its owner.
+func TestStageGivesNewFilesToTheOwner(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("only root can give files away")
+	}
+	work := t.TempDir()
+	mustWrite(t, filepath.Join(work, "old.py"), "pass\n")
+	owner := &fileOwner{uid: 4321, gid: 4322}
+	for _, name := range []string{"sub/dir/new.py", "old.py"} {
+		if _, _, err := stage(work, CodeBlock{Language: LangPython, Code: "pass\n", Filename: name, Closed: true}, owner); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string]uint32{"sub": 4321, "sub/dir": 4321, "sub/dir/new.py": 4321, "old.py": 0} {
+		fi, err := os.Lstat(filepath.Join(work, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Sys().(*syscall.Stat_t).Uid; got != want {
+			t.Errorf("%s belongs to uid %d, want %d", name, got, want)
+		}
+	}
+	rel, cleanup, err := stage(work, CodeBlock{Language: LangSh, Code: "true\n", Closed: true}, owner)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cleanup()
-	if _, err := os.Stat(filepath.Join(work, rel)); !os.IsNotExist(err) {
-		t.Errorf("%s left behind", rel)
-	}
-	if _, err := os.Stat(filepath.Join(work, ".m1")); err != nil {
-		t.Errorf("pre-existing .m1 removed: %v", err)
+	defer cleanup()
+	if fi, err := os.Lstat(filepath.Join(work, rel)); err != nil || fi.Sys().(*syscall.Stat_t).Gid != 4322 {
+		t.Errorf("temporary file %s: %v, want group 4322", rel, err)
 	}
 }
 

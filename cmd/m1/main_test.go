@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,6 +75,9 @@ func TestScripts(t *testing.T) {
 				env.Setenv(k, os.Getenv(k))
 			}
 			env.Setenv("M1_IMAGE", testImage())
+			// The sandbox's default CPU limit as a CFS quota per 100 ms
+			// period, for scripts that check it.
+			env.Setenv("DEFAULT_CPU_QUOTA", strconv.Itoa(int(terminal.DefaultCPUs()*100000)))
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
@@ -100,6 +104,8 @@ func TestScripts(t *testing.T) {
 			"swaplink":     cmdSwapLink,
 			"toolresults":  cmdToolResults,
 			"waitfor":      cmdWaitFor,
+			"nosetuid":     cmdNoSetuid,
+			"chownr":       cmdChownR,
 		},
 	})
 }
@@ -538,4 +544,63 @@ func cmdToolResults(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%d matching %s results, want %d", got, args[1], want)
 	}
+}
+
+// nosetuid FILE: FILE, left by the sandbox, gives no one more rights than
+// they have: it is neither setuid nor setgid, root does not own it, and
+// (when the test runs as root, so it can switch user) run as nobody with
+// the shell's -p flag it runs as nobody. FILE is expected to be a copy of a
+// POSIX shell.
+func cmdNoSetuid(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: nosetuid FILE")
+	}
+	path := ts.MkAbs(args[0])
+	fi, err := os.Lstat(path)
+	ts.Check(err)
+	st := fi.Sys().(*syscall.Stat_t)
+	if fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != 0 {
+		ts.Fatalf("%s is %v, owned by uid %d: setuid or setgid", args[0], fi.Mode(), st.Uid)
+	}
+	if st.Uid == 0 {
+		ts.Fatalf("%s belongs to root", args[0])
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	// Let nobody reach the file through the script's folders.
+	for dir := filepath.Dir(path); dir != filepath.Dir(filepath.Dir(ts.Getenv("WORK"))); dir = filepath.Dir(dir) {
+		if fi, err := os.Stat(dir); err == nil {
+			ts.Check(os.Chmod(dir, fi.Mode().Perm()|0o011))
+		}
+	}
+	const nobody = 65534
+	cmd := exec.Command(path, "-p", "-c", "grep '^Uid:' /proc/self/status")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		ts.Fatalf("run %s as nobody: %v: %s", args[0], err, out)
+	}
+	// Uid: real effective saved filesystem
+	f := strings.Fields(string(out))
+	if len(f) < 3 || f[2] != strconv.Itoa(nobody) {
+		ts.Fatalf("%s run by nobody runs with %q, want effective uid %d", args[0], strings.TrimSpace(string(out)), nobody)
+	}
+	ts.Logf("%s run by nobody: %s", args[0], strings.TrimSpace(string(out)))
+}
+
+// chownr UID DIR: gives DIR and everything in it to UID (and the group of
+// the same number), as an ordinary user's checkout would be. Only root can.
+func cmdChownR(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: chownr UID DIR")
+	}
+	id, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	ts.Check(filepath.Walk(ts.MkAbs(args[1]), func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, id, id)
+	}))
 }
