@@ -34,17 +34,26 @@ type LocalOption func(*Local)
 
 // WithLocalEnv replaces the environment the code sees. By default it is the
 // host's environment without variables whose names suggest secrets (API
-// keys, tokens, passwords), so a script cannot print the model's API key into
-// the conversation.
+// keys, tokens, passwords). That keeps the model's API key out of the code's
+// own environment only: the code runs as the user running m1 and can read
+// whatever that user can, such as a config file or shell profile holding
+// the key. (m1's own /proc/PID/environ is closed by ProtectEnviron, unless
+// the code runs as root.)
 func WithLocalEnv(env []string) LocalOption {
 	return func(l *Local) { l.env = env }
 }
 
 // NewLocal returns an executor that runs code on the host in workDir ("" for
-// the current directory).
+// the current directory). It calls ProtectEnviron, so that code running as
+// the same user cannot read the model's API key in m1's own environment
+// through /proc/<m1's pid>/environ (the code's parent, or found by scanning
+// /proc); code running as root still can.
 func NewLocal(workDir string, opts ...LocalOption) (*Local, error) {
 	dir, err := absWorkDir(workDir)
 	if err != nil {
+		return nil, err
+	}
+	if err := ProtectEnviron(); err != nil {
 		return nil, err
 	}
 	l := &Local{workDir: dir, env: scrubEnv(os.Environ())}

@@ -58,6 +58,8 @@ func m1Cmd(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuffer, 
 	return cmd, out, errOut
 }
 
+// requireDocker skips without a Docker engine or the test image — except
+// in CI, where that fails.
 func requireDocker(t *testing.T) {
 	t.Helper()
 	ok, err := dockerCondition()
@@ -65,23 +67,84 @@ func requireDocker(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !ok {
-		t.Skip("no Docker engine (in CI this fails instead)")
+		t.Skipf("no Docker engine, or no image %s: make sandbox-image builds it (in CI this fails instead)", testImage())
 	}
 }
 
-func m1Containers(t *testing.T) int {
+// m1Containers counts the containers, running or not, that the m1
+// processes pids made (by their m1.pid label): other tests and other m1
+// runs on the same engine are none of this test's business.
+func m1Containers(t *testing.T, pids ...int) int {
 	t.Helper()
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	list, err := cli.ContainerList(context.Background(), container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", terminal.LabelManaged+"=true"))})
-	if err != nil {
+	n := 0
+	for _, pid := range pids {
+		list, err := cli.ContainerList(context.Background(), container.ListOptions{All: true,
+			Filters: filters.NewArgs(filters.Arg("label", terminal.LabelManaged+"=true"),
+				filters.Arg("label", fmt.Sprintf("%s=%d", terminal.LabelPID, pid)))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(list)
+	}
+	return n
+}
+
+// child is an m1 process a test started and waits on.
+type child struct {
+	cmd         *exec.Cmd
+	out, errOut *syncBuffer
+	exited      chan struct{}
+	err         error // set when exited closes
+}
+
+// startM1 starts cmd (made by m1Cmd) and waits for it in the background,
+// so the test notices at once when it exits.
+func startM1(t *testing.T, cmd *exec.Cmd, out, errOut *syncBuffer) *child {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return len(list)
+	c := &child{cmd: cmd, out: out, errOut: errOut, exited: make(chan struct{})}
+	go func() {
+		c.err = cmd.Wait()
+		close(c.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-c.exited:
+		default:
+			_ = cmd.Process.Kill()
+			<-c.exited
+		}
+	})
+	return c
+}
+
+// waitFor polls until cond holds. It fails the test at once if m1 exits
+// first, and after two minutes if m1 hangs.
+func (c *child) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(2 * time.Minute)
+	for !cond() {
+		select {
+		case <-c.exited:
+			t.Fatalf("m1 exited (%v) before %s\nstdout:\n%s\nstderr:\n%s", c.err, what, c.out, c.errOut)
+		case <-deadline:
+			t.Fatalf("m1 still runs but %s has not happened after two minutes\nstdout:\n%s\nstderr:\n%s", what, c.out, c.errOut)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// wait waits for m1 to exit and returns how it did.
+func (c *child) wait() error {
+	<-c.exited
+	return c.err
 }
 
 // processesUnder counts running processes whose command line mentions dir.
@@ -137,22 +200,17 @@ func TestInterruptThenResume(t *testing.T) {
 		"XDG_STATE_HOME=" + state, "TMPDIR=" + chromeTmp}
 
 	cmd, out, errOut := m1Cmd(t, env, "--agents", "coder,terminal,web", "--work-dir", work, "--code-timeout", "10m", "When is the shop open?")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	run := startM1(t, cmd, out, errOut)
+	pid := cmd.Process.Pid
 	// Wait until the code runs in its container, then interrupt.
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) && !strings.Contains(out.String(), "Run it.") {
-		time.Sleep(50 * time.Millisecond)
-	}
-	for time.Now().Before(deadline) && m1Containers(t) == 0 {
-		time.Sleep(50 * time.Millisecond)
-	}
+	run.waitFor(t, "the code runs in its container", func() bool {
+		return strings.Contains(out.String(), "Run it.") && m1Containers(t, pid) > 0
+	})
 	time.Sleep(time.Second) // the exec inside the container is under way
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	err := cmd.Wait()
+	err := run.wait()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupt {
 		t.Fatalf("exit = %v, want %d\nstdout:\n%s\nstderr:\n%s", err, exitInterrupt, out, errOut)
@@ -160,7 +218,7 @@ func TestInterruptThenResume(t *testing.T) {
 	if !strings.Contains(errOut.String(), "m1 resume") {
 		t.Errorf("stderr does not say how to resume:\n%s", errOut)
 	}
-	if n := m1Containers(t); n != 0 {
+	if n := m1Containers(t, pid); n != 0 {
 		t.Errorf("%d m1 containers outlived the interrupted run", n)
 	}
 	if n := processesUnder(chromeTmp); n != 0 {
@@ -173,9 +231,10 @@ func TestInterruptThenResume(t *testing.T) {
 	// Resume finishes the run; nothing done before is asked again.
 	before := len(srv.Requests())
 	cmd, out, errOut = m1Cmd(t, env, "resume", "--last")
-	if err := cmd.Run(); err != nil {
+	if err := startM1(t, cmd, out, errOut).wait(); err != nil {
 		t.Fatalf("resume: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
+	resumed := cmd.Process.Pid
 	if !strings.Contains(out.String(), "status  success") || !strings.Contains(out.String(), "Open 9 to 5.") {
 		t.Errorf("resumed run did not succeed:\n%s", out)
 	}
@@ -184,7 +243,7 @@ func TestInterruptThenResume(t *testing.T) {
 			t.Errorf("resume redid %s", r.Rule)
 		}
 	}
-	if n := m1Containers(t); n != 0 {
+	if n := m1Containers(t, pid, resumed); n != 0 {
 		t.Errorf("%d m1 containers remain", n)
 	}
 	if n := processesUnder(chromeTmp); n != 0 {
@@ -228,18 +287,16 @@ func TestKillThenResume(t *testing.T) {
 	env := []string{"OPENAI_BASE_URL=" + srv.URL(), "OPENAI_API_KEY=k", "M1_MODEL=scripted",
 		"XDG_STATE_HOME=" + filepath.Join(tmp, "state")}
 	cmd, out, errOut := m1Cmd(t, env, "--agents", "coder,terminal", "--work-dir", work, "Run the script")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) && (!strings.Contains(out.String(), "Run it.") || m1Containers(t) == 0) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	run := startM1(t, cmd, out, errOut)
+	killed := cmd.Process.Pid
+	run.waitFor(t, "the code runs in its container", func() bool {
+		return strings.Contains(out.String(), "Run it.") && m1Containers(t, killed) > 0
+	})
 	time.Sleep(500 * time.Millisecond)
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	_ = cmd.Wait()
+	_ = run.wait()
 	transcript, err := filepath.Glob(filepath.Join(tmp, "state", "m1", "sessions", "*", "transcript.jsonl"))
 	if err != nil || len(transcript) != 1 {
 		t.Fatalf("transcripts: %v %v", transcript, err)
@@ -250,13 +307,14 @@ func TestKillThenResume(t *testing.T) {
 	}
 
 	cmd, out, errOut = m1Cmd(t, env, "resume", "--last")
-	if err := cmd.Run(); err != nil {
+	if err := startM1(t, cmd, out, errOut).wait(); err != nil {
 		t.Fatalf("resume: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
 	}
 	if !strings.Contains(out.String(), "status  success") {
 		t.Errorf("resumed run did not succeed:\n%s", out)
 	}
-	if n := m1Containers(t); n != 0 {
+	// The container the killed m1 left is removed when m1 next starts.
+	if n := m1Containers(t, killed, cmd.Process.Pid); n != 0 {
 		t.Errorf("%d m1 containers remain after the resumed run", n)
 	}
 	if got := len(srv.Requests()); got == 0 {

@@ -282,23 +282,33 @@ func cmdSessionID(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // dockerCondition answers the script condition [docker]: whether a Docker
-// engine answers. In CI, where Docker is part of the job, its absence is
-// an error rather than a reason to skip.
-func dockerCondition() (bool, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err == nil {
-		defer cli.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err = cli.Ping(ctx); err == nil {
-			return true, nil
+// engine answers and has the image the tests run code in (testImage: CI
+// builds it with make sandbox-image). On a machine without them, tests that
+// need them skip; `make test` says why before it starts. In CI, where both
+// are part of the job, their absence is an error rather than a reason to
+// skip. The answer is worked out once per test binary.
+var dockerCondition = sync.OnceValues(func() (bool, error) {
+	missing := func(err error) (bool, error) {
+		if os.Getenv("CI") != "" {
+			return false, err
 		}
+		return false, nil
 	}
-	if os.Getenv("CI") != "" {
-		return false, fmt.Errorf("docker is unreachable in CI: %w", err)
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return missing(fmt.Errorf("docker client in CI: %w", err))
 	}
-	return false, nil
-}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(ctx); err != nil {
+		return missing(fmt.Errorf("docker is unreachable in CI: %w", err))
+	}
+	if _, err := cli.ImageInspect(ctx, testImage()); err != nil {
+		return missing(fmt.Errorf("image %s is missing in CI (make sandbox-image builds it): %w", testImage(), err))
+	}
+	return true, nil
+})
 
 // nocontainers: no container labelled as m1's mounts a folder of this
 // script's work dir. Other m1 containers belong to scripts and tests
