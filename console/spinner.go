@@ -4,44 +4,39 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/m1-project/m1/agent"
+	"github.com/charmbracelet/x/ansi"
 )
 
 var spinFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
-// spinner redraws one status line until stopped. It runs only on a
-// terminal; the renderer's mutex serialises it with other output.
+// spinner redraws the status line with who is working and for how long
+// until it is stopped.
 type spinner struct {
 	stop chan struct{}
 	done chan struct{}
 }
 
-// startSpinner shows who is thinking after e. Caller holds c.mu.
-func (c *Renderer) startSpinner(e agent.Event) {
-	if !c.spin {
-		return
-	}
-	who := thinker(e)
-	if who == "" {
+// startSpinner shows label ("Coder is thinking") with the time since
+// since. Caller holds c.mu.
+func (c *Renderer) startSpinner(label string, since time.Time) {
+	if !c.spin || label == "" {
 		return
 	}
 	s := &spinner{stop: make(chan struct{}), done: make(chan struct{})}
 	c.spinner = s
-	label := c.styles.dim.Render(" " + who + " is working…")
+	st := c.s.statusLine()
+	st.claim(s)
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for i := 0; ; i++ {
-			c.mu.Lock()
-			select {
-			case <-s.stop:
-				c.mu.Unlock()
-				return
-			default:
+			text := fmt.Sprintf("%s %s… %ds", spinFrames[i%len(spinFrames)], label, int(time.Since(since).Seconds()))
+			if w := c.s.Width(); w > 1 {
+				// A status line that wrapped could not be cleared.
+				text = ansi.Truncate(text, w-1, "…")
 			}
-			fmt.Fprintf(c.w, "\r%s%s", spinFrames[i%len(spinFrames)], label)
-			c.mu.Unlock()
+			st.draw(s, c.styles.dim.Render(text))
 			select {
 			case <-s.stop:
 				return
@@ -51,20 +46,21 @@ func (c *Renderer) startSpinner(e agent.Event) {
 	}()
 }
 
-// stopSpinner clears the status line. Caller holds c.mu; the spinner
-// goroutine checks stop under the same lock, so it draws nothing after.
+// stopSpinner clears the status line. Caller holds c.mu. Once release
+// returns, the spinner's goroutine can draw nothing more.
 func (c *Renderer) stopSpinner() {
 	if c.spinner == nil {
 		return
 	}
 	close(c.spinner.stop)
 	c.spinner = nil
-	fmt.Fprint(c.w, "\r\033[K")
+	c.s.statusLine().release()
 }
 
-// Close stops the spinner, if any.
+// Close stops the spinner, if any, and prints what is still held back.
 func (c *Renderer) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.stopSpinner()
+	c.flushHeld()
 }

@@ -44,11 +44,10 @@ func newShowCmd(f *factory) *cobra.Command {
 			if asJSON {
 				out = console.NewJSON(f.io.Out)
 			} else {
-				s := *f.io
-				// A transcript is history: no spinner.
-				rend := console.NewRenderer(&s, orchestrator.DefaultOptions.MaxStalls)
+				// A transcript is history: nobody is working, no spinner.
+				rend := console.NewRenderer(f.io, orchestrator.DefaultOptions.MaxStalls, console.WithoutSpinner())
 				defer rend.Close()
-				out = rendererNoSpin{rend}
+				out = rend
 			}
 			return session.ReadEvents(r, func(e agent.Event) error {
 				out.Handle(e)
@@ -58,13 +57,4 @@ func newShowCmd(f *factory) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the events as JSON lines instead")
 	return cmd
-}
-
-// rendererNoSpin renders history: each event is shown and the spinner,
-// which would guess who works next, is stopped at once.
-type rendererNoSpin struct{ r *console.Renderer }
-
-func (n rendererNoSpin) Handle(e agent.Event) {
-	n.r.Handle(e)
-	n.r.Close()
 }

@@ -54,7 +54,8 @@ func startTerm(t *testing.T, cols, rows int, env []string, args ...string) *term
 	})
 	var sh strings.Builder
 	// The run waits for a first Enter, so pipe-pane records it whole.
-	sh.WriteString("read go\nunset NO_COLOR\n")
+	// A Ctrl-C meant for m1 must not end the shell around it.
+	sh.WriteString("trap true INT\nread go\nunset NO_COLOR\n")
 	fmt.Fprintf(&sh, "export PATH=%s\n", quote(os.Getenv("PATH")))
 	for _, kv := range append([]string{"M1_TEST_RUN_MAIN=1", "LANG=C.UTF-8", "M1_IMAGE=" + testImage(), "CI=" + os.Getenv("CI"), "DOCKER_HOST=" + os.Getenv("DOCKER_HOST")}, env...) {
 		k, v, _ := strings.Cut(kv, "=")
@@ -71,6 +72,9 @@ func startTerm(t *testing.T, cols, rows int, env []string, args ...string) *term
 	}
 	if err := tm.tmux("new-session", "-d", "-s", "m1", "-x", strconv.Itoa(cols), "-y", strconv.Itoa(rows), "sh "+quote(script)); err != nil {
 		t.Fatalf("tmux: %v", err)
+	}
+	if err := tm.tmux("set-option", "-t", "m1", "remain-on-exit", "on"); err != nil {
+		t.Fatalf("tmux set-option: %v", err)
 	}
 	if err := tm.tmux("pipe-pane", "-t", "m1", "-o", "cat >> "+quote(tm.raw)); err != nil {
 		t.Fatalf("tmux pipe-pane: %v", err)
@@ -141,9 +145,10 @@ func (tm *term) rawOutput() string {
 }
 
 // ownCodes are the escape codes m1 itself writes: colours (SGR), the
-// spinner's return to the line start and line erase, and the terminal's
-// CR before each newline.
-var ownCodes = regexp.MustCompile(`\x1b\[[0-9;]*m|\r\x1b\[K|\x1b\[K|\r\n|\r[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]`)
+// spinner's return to the line start and line erase, the cursor moves
+// that redraw a streamed message rendered, and the terminal's CR before
+// each newline.
+var ownCodes = regexp.MustCompile(`\x1b\[[0-9;]*m|\r\x1b\[K|\x1b\[K|\r\n|\r(?:\x1b\[[0-9;]*m)*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]|\r(?:\x1b\[\d+A)?\x1b\[J`)
 
 // foreignCodes returns what in raw terminal output is not one of m1's own
 // codes yet could act on the terminal, or "".
