@@ -1,8 +1,9 @@
 package main
 
 import (
-	"strconv"
+	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -176,3 +177,32 @@ func TestSpinnerWithNoColor(t *testing.T) {
 	}
 }
 
+// TestRefusedEndpointOnTerminal: a model server that refuses connections
+// gives short retry lines and the full cause once, not five times.
+func TestRefusedEndpointOnTerminal(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now: connections are refused
+	dir := t.TempDir()
+	tm := startTerm(t, 120, 40, []string{"OPENAI_BASE_URL=http://" + addr + "/v1", "OPENAI_API_KEY=test-key", "M1_MODEL=scripted",
+		"XDG_STATE_HOME=" + dir + "/state", "HOME=" + dir}, "--agents", "coder", "--work-dir", dir, "hi")
+	code, screen := tm.wait()
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, screen)
+	}
+	if n := strings.Count(screen, "connection refused"); n != 1 {
+		t.Errorf("the cause is shown %d times, want once:\n%s", n, screen)
+	}
+	if n := strings.Count(screen, "model call failed (server unavailable"); n < 1 {
+		t.Errorf("no short retry line:\n%s", screen)
+	}
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.HasPrefix(line, "! model call failed") && len(line) > 90 {
+			t.Errorf("a long retry line: %q", line)
+		}
+	}
+}

@@ -34,6 +34,13 @@ type statusError struct{ status string }
 
 func (e statusError) Error() string { return "run ended: " + e.status }
 
+// shownError is an error the console already showed in full (its ✗ line
+// and the status after it): Main prints nothing more, and the exit code
+// is the error's own.
+type shownError struct{ error }
+
+func (e shownError) Unwrap() error { return e.error }
+
 // exitCode maps an error to the process's exit code. This is the one place
 // that decides it.
 func exitCode(err error) int {

@@ -35,7 +35,8 @@ func Main(args []string, io *console.Streams, getenv func(string) string) int {
 	stop()
 	code := exitCode(err)
 	var se statusError
-	if err != nil && !errors.As(err, &se) {
+	var shown shownError
+	if err != nil && !errors.As(err, &se) && !errors.As(err, &shown) {
 		fmt.Fprintln(io.Err, "m1: "+err.Error())
 		if code == exitUsage && strings.Contains(err.Error(), "unknown flag") {
 			fmt.Fprintln(io.Err, "run m1 --help for the flags")

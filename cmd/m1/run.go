@@ -143,6 +143,11 @@ func runTask(ctx context.Context, f *factory, opts *runFlags, task string) error
 // person how to go on when the run can be continued.
 func finish(f *factory, out runner.Outcome, err error, asJSON bool) error {
 	if err != nil {
+		if !asJSON && f.io.OutTTY && out.Result.Type == agent.EventResult {
+			// The console on this terminal showed the cause in full: once
+			// is enough. Piped, stderr is where a person still sees it.
+			return shownError{err}
+		}
 		return err
 	}
 	if out.Status() == agent.StatusCancelled && !asJSON {
