@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/m1-project/m1/agent"
 	"github.com/m1-project/m1/config"
@@ -129,7 +130,7 @@ func Run(ctx context.Context, env Env, opts Options, task string) (Outcome, erro
 	if env.Started != nil {
 		env.Started(Start{SessionID: sess.ID, SessionDir: sess.Dir, Task: task, Options: opts})
 	}
-	return execute(ctx, &env, opts, cfg, sess, func(o *orchestrator.Orchestrator) orchestrator.Result {
+	return execute(ctx, &env, opts, cfg, sess, func(ctx context.Context, o *orchestrator.Orchestrator) orchestrator.Result {
 		return o.Run(ctx, task)
 	}, nil)
 }
@@ -185,7 +186,7 @@ func Resume(ctx context.Context, env Env, id, followUp string, adjust func(*Opti
 		env.Started(Start{SessionID: sess.ID, SessionDir: sess.Dir, Task: st.Task, Options: opts,
 			Resumed: true, Turn: st.Turns, Status: sess.Meta().Status})
 	}
-	return execute(ctx, &env, opts, cfg, sess, func(o *orchestrator.Orchestrator) orchestrator.Result {
+	return execute(ctx, &env, opts, cfg, sess, func(ctx context.Context, o *orchestrator.Orchestrator) orchestrator.Result {
 		return o.Resume(ctx, st, followUp)
 	}, cp.Agents)
 }
@@ -201,21 +202,32 @@ func loadConfig(env *Env, opts Options) (*config.Config, error) {
 
 // execute wires the team and the output to sess, runs start, and records
 // the result. Agents and the session are closed on every path, Ctrl-C
-// included.
+// included, and the session records how the run ended, a failure to start
+// included, so it never stays "running".
 func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, sess *session.Session,
-	start func(*orchestrator.Orchestrator) orchestrator.Result, agentStates map[string]json.RawMessage) (out Outcome, err error) {
+	start func(context.Context, *orchestrator.Orchestrator) orchestrator.Result, agentStates map[string]json.RawMessage) (out Outcome, err error) {
 	out = Outcome{SessionID: sess.ID, SessionDir: sess.Dir}
 	defer func() {
 		if cerr := sess.Close(); cerr != nil {
 			env.warnf("%v (resume starts from the last checkpoint written)", cerr)
 		}
 	}()
+	defer func() {
+		if err != nil && out.Result.Type == "" {
+			sess.Finish(agent.StatusError, err.Error())
+		}
+	}()
 
+	// A transcript that cannot be written (a full disk) stops the run: it
+	// would go on with nothing recording what it does.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var writeErr atomic.Pointer[error]
 	redact := newRedactor(cfg, env.getenv)
 	emit := func(e agent.Event) {
 		e = redact.event(e)
-		if err := sess.Append(e); err != nil {
-			env.warnf("%v", err)
+		if err := sess.Append(e); err != nil && writeErr.CompareAndSwap(nil, &err) {
+			stop(err)
 		}
 		if env.Output != nil {
 			env.Output(e)
@@ -250,7 +262,10 @@ func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, se
 		},
 		ReviewPlan: hum.review,
 	})
-	res := start(o)
+	res := start(ctx, o)
+	if werr := writeErr.Load(); werr != nil {
+		res.Status, res.StopReason, res.Err = agent.StatusError, (*werr).Error(), *werr
+	}
 	ev := res.Event(sess.ID)
 	for name, u := range ev.Usage {
 		if c, ok := cfg.Price(name, u); ok {
@@ -260,6 +275,7 @@ func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, se
 	ev = redact.event(ev)
 	emit(ev)
 	out.Result = ev
+	sess.Finish(ev.Status, ev.StopReason)
 	if res.Status == agent.StatusError && res.Err != nil {
 		return out, res.Err
 	}
