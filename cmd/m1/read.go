@@ -12,11 +12,13 @@ import (
 
 func newReadCmd(f *factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "read FILE",
-		Short: "Print a file (or folder) as markdown, exactly as the FileSurfer sees it",
-		Long: `Print a file as markdown, exactly as the FileSurfer sees it: documents (PDF,
+		Use:   "read FILE|FOLDER",
+		Short: "Print a file or folder as the markdown the FileSurfer reads",
+		Long: `Print a file or folder as the markdown the FileSurfer reads: documents (PDF,
 DOCX, PPTX, XLSX, XLS, EPUB), web pages, tables (CSV, TSV), notebooks, feeds,
-archives, images and media metadata, and text in any common charset.`,
+archives, images and media metadata, and text in any common charset. The
+whole of it is printed; the FileSurfer pages through it (--viewport
+characters at a time).`,
 		Example: `  m1 read report.xlsx
   m1 read slides.pptx | less`,
 		Args: cobra.ExactArgs(1),

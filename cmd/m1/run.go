@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/m1-project/m1/agent"
 	"github.com/m1-project/m1/console"
@@ -20,6 +24,36 @@ import (
 type runFlags struct {
 	runner.Options
 	JSON bool
+	// TaskFile is where the task is read from instead of the arguments.
+	TaskFile string
+}
+
+// maxTask bounds a task read from stdin or a file. What the model sees of
+// a long task is bounded further when the prompts are made.
+const maxTask = 100 << 20
+
+// readAll reads r to its end, or fails when it holds more than max bytes.
+func readAll(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("the task is longer than %d MiB", max>>20)
+	}
+	return b, nil
+}
+
+func openTaskFile(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, errors.Unwrap(err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s is a folder, not a file", path)
+	}
+	return f, nil
 }
 
 func newRunFlags() *runFlags { return &runFlags{Options: runner.DefaultOptions()} }
@@ -45,7 +79,7 @@ func addLimitFlags(cmd *cobra.Command, o *runner.Options) {
 	fl.IntVar(&o.MaxStalls, "max-stalls", o.MaxStalls, "replan after this many turns without progress")
 	fl.IntVar(&o.MaxReplans, "max-replans", o.MaxReplans, "stop after this many replans")
 	fl.IntVar(&o.MaxTokens, "max-tokens", o.MaxTokens, "stop when all agents together used this many tokens (0: no limit)")
-	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "stop after this much wall-clock time, e.g. 10m (0: no limit)")
+	durationFlag(fl, &o.Timeout, "timeout", "stop after this much wall-clock time, e.g. 10m (0: no limit)")
 }
 
 func addTeamFlags(cmd *cobra.Command, t *runner.TeamOptions) {
@@ -53,7 +87,7 @@ func addTeamFlags(cmd *cobra.Command, t *runner.TeamOptions) {
 	fl.StringVar(&t.Executor, "executor", t.Executor, "where the ComputerTerminal runs code: docker (a container) or local (this machine, unsandboxed)")
 	fl.StringVar(&t.Image, "image", "", "container image for code (default $M1_IMAGE, else python:3-slim; make sandbox-image builds m1-sandbox:latest offline)")
 	fl.BoolVar(&t.NoNetwork, "no-network", false, "run code in a container without network")
-	fl.DurationVar(&t.CodeTimeout, "code-timeout", t.CodeTimeout, "time limit of each code run")
+	durationFlag(fl, &t.CodeTimeout, "code-timeout", "time limit of each code run")
 	fl.StringVar(&t.Memory, "memory", t.Memory, "memory limit of the code container")
 	fl.Float64Var(&t.CPUs, "cpus", t.CPUs, "CPU limit of the code container")
 	fl.Int64Var(&t.Pids, "pids", t.Pids, "process-count limit of the code container")
@@ -65,7 +99,7 @@ func addTeamFlags(cmd *cobra.Command, t *runner.TeamOptions) {
 	fl.StringSliceVar(&t.AllowPaths, "allow-path", nil, "a further folder the FileSurfer may read (repeatable; the work dir is always allowed)")
 	fl.IntVar(&t.Viewport, "viewport", t.Viewport, "characters of a file the FileSurfer shows per page")
 	fl.BoolVar(&t.HIL, "hil", false, "bring yourself into the team: the orchestrator may ask you, and you review the plan (answers are read from stdin)")
-	fl.DurationVar(&t.HILTimeout, "hil-timeout", t.HILTimeout, "how long to wait for an answer before going on without one (0: no limit)")
+	durationFlag(fl, &t.HILTimeout, "hil-timeout", "how long to wait for an answer before going on without one (0: no limit)")
 	fl.BoolVar(&t.Approve, "approve", false, "ask before each code run and each browser action with side effects (on with --hil)")
 	fl.BoolVar(&t.Yes, "yes", false, "approve every action without asking")
 }
@@ -86,9 +120,9 @@ func (v optionalDuration) String() string {
 }
 
 func (v optionalDuration) Set(s string) error {
-	d, err := time.ParseDuration(s)
+	d, err := parseDuration(s)
 	if err != nil {
-		return errors.New("want a duration such as 30s or 2m")
+		return err
 	}
 	if d <= 0 {
 		return errors.New("must be positive")
@@ -98,6 +132,50 @@ func (v optionalDuration) Set(s string) error {
 }
 
 func (v optionalDuration) Type() string { return "duration" }
+
+// durationValue is a duration flag whose mistakes say what a duration
+// looks like: "--timeout 5" is missing its unit.
+type durationValue struct{ d *time.Duration }
+
+func durationFlag(fl *pflag.FlagSet, d *time.Duration, name, usage string) {
+	fl.Var(durationValue{d}, name, usage)
+	if *d == 0 {
+		fl.Lookup(name).DefValue = "0" // pflag leaves a zero default out of the help
+	} else {
+		fl.Lookup(name).DefValue = d.String()
+	}
+}
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return "0s"
+	}
+	return v.d.String()
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
+}
+
+func (v durationValue) Type() string { return "duration" }
+
+// parseDuration reads a duration flag. A bare number other than 0 is
+// refused with an example rather than guessed at.
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			return 0, fmt.Errorf("%s needs a unit: %ss, %sm or %sh", s, s, s, s)
+		}
+		return 0, errors.New("want a duration such as 30s, 10m or 1h30m")
+	}
+	return d, nil
+}
 
 // runEnv is how the command line runs a task: events to the console or as
 // JSON lines, the person at this terminal. The console renderer is made
@@ -114,11 +192,15 @@ func runEnv(f *factory, asJSON bool) (env runner.Env, done func()) {
 	}
 	if asJSON {
 		env.Output = console.NewJSON(f.io.Out).Handle
+		env.Started = func(s runner.Start) { printResuming(f, s) }
 		return env, func() {}
 	}
 	var r *console.Renderer
 	env.Deltas, env.Progress = true, f.io.Err
-	env.Started = func(s runner.Start) { r = console.NewRenderer(f.io, s.Options.MaxStalls) }
+	env.Started = func(s runner.Start) {
+		printResuming(f, s)
+		r = console.NewRenderer(f.io, s.Options.MaxStalls)
+	}
 	env.Output = func(e agent.Event) {
 		if r != nil {
 			r.Handle(e)
@@ -139,6 +221,29 @@ func runTask(ctx context.Context, f *factory, opts *runFlags, task string) error
 	return finish(f, out, err, opts.JSON)
 }
 
+// printResuming says, on stderr, which session a resume continues and
+// from where, before its first event.
+func printResuming(f *factory, s runner.Start) {
+	if !s.Resumed {
+		return
+	}
+	turns := "turn"
+	if s.Turn != 1 {
+		turns = "turns"
+	}
+	fmt.Fprintf(f.io.Err, "m1: resuming session %s %q after %d %s (it was %s)\n",
+		s.SessionID, oneLine(s.Task, 60), s.Turn, turns, s.Status)
+}
+
+// limitFlags maps the start of a stop reason to the flag that sets that
+// limit (see the orchestrator's stop reasons).
+var limitFlags = []struct{ reason, flag string }{
+	{"turn limit", "--max-turns"},
+	{"replan limit", "--max-replans"},
+	{"token budget", "--max-tokens"},
+	{"time limit", "--timeout"},
+}
+
 // finish turns a run's outcome into the command's error, and tells the
 // person how to go on when the run can be continued.
 func finish(f *factory, out runner.Outcome, err error, asJSON bool) error {
@@ -150,8 +255,21 @@ func finish(f *factory, out runner.Outcome, err error, asJSON bool) error {
 		}
 		return err
 	}
-	if out.Status() == agent.StatusCancelled && !asJSON {
+	if asJSON {
+		// The result event carries the session id and the stop reason.
+		return statusError{out.Status()}
+	}
+	switch out.Status() {
+	case agent.StatusCancelled:
 		fmt.Fprintf(f.io.Err, "m1: stopped; continue with: m1 resume %s\n", out.SessionID)
+	case agent.StatusIncomplete:
+		hint := ""
+		for _, l := range limitFlags {
+			if strings.HasPrefix(out.Result.StopReason, l.reason) {
+				hint = fmt.Sprintf(" (the limits count again from there; %s N to change it)", l.flag)
+			}
+		}
+		fmt.Fprintf(f.io.Err, "m1: stopped: %s; continue with: m1 resume %s%s\n", out.Result.StopReason, out.SessionID, hint)
 	}
 	return statusError{out.Status()}
 }

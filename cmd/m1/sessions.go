@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,11 +17,22 @@ import (
 
 func newSessionsCmd(f *factory) *cobra.Command {
 	var asJSON bool
+	var limit int
 	cmd := &cobra.Command{
 		Use:   "sessions",
 		Short: "List saved sessions, newest first",
-		Args:  cobra.NoArgs,
+		Long: `List saved sessions, newest first. STATUS is how the last run ended: success,
+incomplete (stopped by a limit), error, cancelled (interrupted), running, or
+stale: recorded as running, but its m1 is gone (killed, or the machine went
+down); m1 resume goes on from its last checkpoint.`,
+		Example: `  m1 sessions -n 10
+  m1 sessions rm 20261121-193012-ab12cd
+  m1 sessions prune --older-than 30d`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if limit < 0 {
+				return usagef("-n must be 0 (all) or more")
+			}
 			root, err := session.Root(f.getenv)
 			if err != nil {
 				return err
@@ -26,6 +40,9 @@ func newSessionsCmd(f *factory) *cobra.Command {
 			all, err := session.List(root)
 			if err != nil {
 				return err
+			}
+			if limit > 0 && len(all) > limit {
+				all = all[:limit]
 			}
 			if asJSON {
 				enc := json.NewEncoder(f.io.Out)
@@ -52,8 +69,110 @@ func newSessionsCmd(f *factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per session")
+	cmd.Flags().IntVarP(&limit, "limit", "n", 0, "list only the newest `N` sessions (0: all)")
+	cmd.AddCommand(newSessionsRmCmd(f), newSessionsPruneCmd(f))
 	return cmd
 }
+
+func newSessionsRmCmd(f *factory) *cobra.Command {
+	return &cobra.Command{
+		Use:               "rm SESSION_ID...",
+		Short:             "Remove sessions (their transcript, checkpoint and screenshots)",
+		Example:           `  m1 sessions rm 20261121-193012-ab12cd 20261122-081500-ef34ab`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeSessions(f, false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root, err := session.Root(f.getenv)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, id := range args {
+				m, err := session.Remove(root, id)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintf(f.io.Err, "removed %s\n", m.ID)
+			}
+			if err := errors.Join(errs...); err != nil {
+				return usageError{err}
+			}
+			return nil
+		},
+	}
+}
+
+func newSessionsPruneCmd(f *factory) *cobra.Command {
+	olderThan := ageValue(30 * 24 * time.Hour)
+	var statuses []string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove sessions not touched for a while",
+		Long: `Remove the sessions last updated longer ago than --older-than (30 days unless
+told otherwise), or only those with one of the --status values. A session in
+use by a running m1 is never removed.`,
+		Example: `  m1 sessions prune                            # older than 30 days
+  m1 sessions prune --older-than 0 --status error,stale
+  m1 sessions prune --older-than 2w --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root, err := session.Root(f.getenv)
+			if err != nil {
+				return err
+			}
+			gone, err := session.Prune(root, session.PruneOptions{
+				Before: time.Now().Add(-time.Duration(olderThan)), Statuses: statuses, DryRun: dryRun})
+			verb := "removed"
+			if dryRun {
+				verb = "would remove"
+			}
+			for _, m := range gone {
+				fmt.Fprintf(f.io.Err, "%s %s  %s  %s\n", verb, m.ID, m.Status, oneLine(m.Task, 50))
+			}
+			fmt.Fprintf(f.io.Err, "%s %d sessions\n", verb, len(gone))
+			return err
+		},
+	}
+	cmd.Flags().Var(&olderThan, "older-than", "remove sessions last updated longer ago than this, e.g. 30d, 2w, 12h")
+	cmd.Flags().StringSliceVar(&statuses, "status", nil, "remove only sessions with these statuses, e.g. error,stale")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be removed and remove nothing")
+	cmd.RegisterFlagCompletionFunc("status", completeList([]string{"success", "incomplete", "error", "cancelled", session.StatusStale}))
+	return cmd
+}
+
+// ageValue is an age flag: a Go duration, or days (d) and weeks (w).
+type ageValue time.Duration
+
+func (a *ageValue) String() string {
+	d := time.Duration(*a)
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	}
+	return d.String()
+}
+
+func (a *ageValue) Set(s string) error {
+	for unit, size := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, unit); ok {
+			v, err := strconv.ParseFloat(n, 64)
+			if err != nil || v < 0 {
+				return fmt.Errorf("want an age such as 30d, 2w or 12h")
+			}
+			*a = ageValue(v * float64(size))
+			return nil
+		}
+	}
+	d, err := parseDuration(s)
+	if err != nil || d < 0 {
+		return fmt.Errorf("want an age such as 30d, 2w or 12h")
+	}
+	*a = ageValue(d)
+	return nil
+}
+
+func (a *ageValue) Type() string { return "age" }
 
 func oneLine(s string, n int) string {
 	r := []rune(s)
