@@ -5,7 +5,7 @@ BIN     ?= bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build test vet demo bench fuzz clean
+.PHONY: help build install test vet demo bench fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -13,6 +13,9 @@ help: ## list the targets
 build: ## build bin/m1 and the scripted model server
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/m1 ./cmd/m1
 	$(GO) build -trimpath -o $(BIN)/scripted-model ./cmd/scripted-model
+
+install: ## install m1 from this checkout into GOBIN (default ~/go/bin), as go install ./cmd/m1 does
+	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/m1
 
 vet: ## go vet and gofmt check
 	$(GO) vet ./...
@@ -27,8 +30,8 @@ test: vet ## vet, then every test with the race detector
 	fi
 	$(GO) test -race -count=1 ./...
 
-demo: build ## run m1 on a demo task against the bundled SCRIPTED model (no API key, no network)
-	@./scripts/demo.sh
+demo: ## build, then run m1 on a demo task against the bundled SCRIPTED model (no API key, no network)
+	@GO='$(GO)' BIN='$(BIN)' LDFLAGS='$(LDFLAGS)' ./scripts/demo.sh
 
 bench: build ## measure m1's own cost: a table, bench/results.json, bench/latest.txt (docs/performance.md)
 	$(GO) run ./bench -go '$(GO)' -m1 $(BIN)/m1 -out bench/results.json -raw bench/latest.txt

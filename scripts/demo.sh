@@ -1,18 +1,53 @@
 #!/usr/bin/env bash
-# make demo: run m1 on a small task against the bundled SCRIPTED model.
+# make demo: build m1, then run it on a small task against the bundled
+# SCRIPTED model.
 #
 # The model is a local stand-in that replays testdata/scenarios/demo.yaml:
 # no API key, no network. Everything else is real: the orchestrator's ledger
 # loop, the Coder, and the ComputerTerminal running the Coder's Python on this
-# machine (--executor local, in a temporary folder).
+# machine (--executor local, in a temporary folder). The run is saved as a
+# session like any other, so `bin/m1 show --last` shows it again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+GO=${GO:-go}
+BIN=${BIN:-bin}
+LDFLAGS=${LDFLAGS:-}
+
+# build compiles m1 and the scripted server with go build -v, turning the
+# package names it prints into a running count, so a first build (several
+# minutes on a small machine) never looks hung. A warm build prints nothing.
+build() {
+	local total tty=0
+	total=$("$GO" list -deps ./cmd/m1 ./cmd/scripted-model | wc -l)
+	[ -t 2 ] && tty=1
+	echo "m1 demo: building $BIN/m1 (a first build compiles up to $total packages and can take several minutes; later builds take seconds)" >&2
+	{
+		"$GO" build -v -trimpath -ldflags "$LDFLAGS" -o "$BIN/m1" ./cmd/m1
+		"$GO" build -v -trimpath -o "$BIN/scripted-model" ./cmd/scripted-model
+	} 2>&1 | awk -v total="$total" -v tty="$tty" '
+		# go build -v prints one import path per package it compiles;
+		# anything else is a compiler message and is passed on whole.
+		/^[^ :#]+$/ {
+			n++
+			if (tty) { printf "\r  compiled %d of up to %d packages %-60.60s", n, total, $0 > "/dev/stderr" }
+			else if (n % 50 == 0) { printf "  compiled %d of up to %d packages\n", n, total > "/dev/stderr" }
+			next
+		}
+		{ if (tty && n) printf "\n" > "/dev/stderr"; print > "/dev/stderr" }
+		END {
+			if (tty && n) printf "\r  compiled %d packages%-70s\n", n, "" > "/dev/stderr"
+			else if (n) printf "  compiled %d packages\n", n > "/dev/stderr"
+		}'
+	echo "m1 demo: built $BIN/m1" >&2
+}
+
+build
+
 work=$(mktemp -d)
-state=$(mktemp -d)
-"$PWD/bin/scripted-model" --scenario testdata/scenarios/demo.yaml >"$work/.server" &
+"$PWD/$BIN/scripted-model" --scenario testdata/scenarios/demo.yaml >"$work/.server" &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$work" "$state"' EXIT
+trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do
 	[ -s "$work/.server" ] && break
 	sleep 0.1
@@ -22,6 +57,17 @@ rm -f "$work/.server"
 
 echo "m1 demo: the model is SCRIPTED (testdata/scenarios/demo.yaml), not a real LLM." >&2
 echo >&2
-OPENAI_BASE_URL=$base OPENAI_API_KEY=scripted M1_MODEL=scripted XDG_STATE_HOME=$state \
-	./bin/m1 --agents coder,terminal --executor local --yes --work-dir "$work" \
-	"What is the 30th Fibonacci number? Check it by running code."
+status=0
+OPENAI_BASE_URL=$base OPENAI_API_KEY=scripted M1_MODEL=scripted \
+	"./$BIN/m1" --agents coder,terminal --executor local --yes --work-dir "$work" \
+	"What is the 30th Fibonacci number? Check it by running code." || status=$?
+
+cat >&2 <<NEXT
+
+m1 demo: done. The run is saved like any other: $BIN/m1 show --last shows it again.
+Next, with a real model:
+  export OPENAI_API_KEY=sk-...                         # or OPENAI_BASE_URL=http://localhost:11434/v1 for a local server
+  $BIN/m1 doctor                                       # is everything in place?
+  $BIN/m1 "Summarise why the sky is blue in two sentences"
+NEXT
+exit $status

@@ -106,6 +106,7 @@ func TestScripts(t *testing.T) {
 			"waitfor":      cmdWaitFor,
 			"nosetuid":     cmdNoSetuid,
 			"chownr":       cmdChownR,
+			"maxbody":      cmdMaxBody,
 		},
 	})
 }
@@ -209,6 +210,28 @@ func matchAll(res []*regexp.Regexp, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// maxbody BYTES: the server got at least one request, and none of its
+// bodies was larger than BYTES.
+func cmdMaxBody(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: maxbody BYTES")
+	}
+	limit, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	reqs := server(ts).Requests()
+	if len(reqs) == 0 {
+		ts.Fatalf("no requests")
+	}
+	largest := 0
+	for _, r := range reqs {
+		largest = max(largest, len(r.Body))
+	}
+	ts.Logf("largest of %d request bodies: %d bytes", len(reqs), largest)
+	if largest > limit {
+		ts.Fatalf("a request body of %d bytes, want at most %d", largest, limit)
+	}
 }
 
 // jsonlines FILE: every line of FILE is a JSON event with the common
