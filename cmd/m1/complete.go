@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/runner"
 	"github.com/m1-project/m1/session"
 )
@@ -30,7 +31,7 @@ func completeSessions(f *factory, first bool) cobra.CompletionFunc {
 		var out []cobra.Completion
 		for _, m := range all {
 			if strings.HasPrefix(m.ID, toComplete) && !slices.Contains(args, m.ID) {
-				out = append(out, cobra.CompletionWithDesc(m.ID, m.Status+": "+oneLine(m.Task, 50)))
+				out = append(out, cobra.CompletionWithDesc(m.ID, console.Clean(m.Status+": "+oneLine(m.Task, 50))))
 			}
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder

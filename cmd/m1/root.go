@@ -41,7 +41,8 @@ func Main(args []string, io *console.Streams, getenv func(string) string) int {
 	var se statusError
 	var shown shownError
 	if err != nil && !errors.As(err, &se) && !errors.As(err, &shown) {
-		fmt.Fprintln(io.Err, "m1: "+err.Error())
+		// An error may quote a server's, a page's or a file's words.
+		fmt.Fprintln(io.Err, "m1: "+console.Clean(err.Error()))
 	}
 	return code
 }

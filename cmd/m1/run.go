@@ -231,8 +231,8 @@ func printResuming(f *factory, s runner.Start) {
 	if s.Turn != 1 {
 		turns = "turns"
 	}
-	fmt.Fprintf(f.io.Err, "m1: resuming session %s %q after %d %s (it was %s)\n",
-		s.SessionID, oneLine(s.Task, 60), s.Turn, turns, s.Status)
+	fmt.Fprintf(f.io.Err, "m1: resuming session %s \"%s\" after %d %s (it was %s)\n",
+		s.SessionID, console.Clean(oneLine(s.Task, 60)), s.Turn, turns, console.Clean(s.Status))
 }
 
 // limitFlags maps the start of a stop reason to the flag that sets that
@@ -269,7 +269,7 @@ func finish(f *factory, out runner.Outcome, err error, asJSON bool) error {
 				hint = fmt.Sprintf(" (the limits count again from there; %s N to change it)", l.flag)
 			}
 		}
-		fmt.Fprintf(f.io.Err, "m1: stopped: %s; continue with: m1 resume %s%s\n", out.Result.StopReason, out.SessionID, hint)
+		fmt.Fprintf(f.io.Err, "m1: stopped: %s; continue with: m1 resume %s%s\n", console.Clean(out.Result.StopReason), out.SessionID, hint)
 	}
 	return statusError{out.Status()}
 }

@@ -93,7 +93,7 @@ func newSessionsRmCmd(f *factory) *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
-				fmt.Fprintf(f.io.Err, "removed %s\n", m.ID)
+				fmt.Fprintf(f.io.Err, "removed %s\n", console.Clean(m.ID))
 			}
 			if err := errors.Join(errs...); err != nil {
 				return usageError{err}
@@ -129,7 +129,7 @@ use by a running m1 is never removed.`,
 				verb = "would remove"
 			}
 			for _, m := range gone {
-				fmt.Fprintf(f.io.Err, "%s %s  %s  %s\n", verb, m.ID, m.Status, oneLine(m.Task, 50))
+				fmt.Fprintf(f.io.Err, "%s %s  %s  %s\n", verb, console.Clean(m.ID), console.Clean(m.Status), console.Clean(oneLine(m.Task, 50)))
 			}
 			fmt.Fprintf(f.io.Err, "%s %d sessions\n", verb, len(gone))
 			return err
@@ -174,15 +174,19 @@ func (a *ageValue) Set(s string) error {
 
 func (a *ageValue) Type() string { return "age" }
 
+// oneLine returns s on one line, cut to n characters. Only the head of s is
+// read: a task can be megabytes long.
 func oneLine(s string, n int) string {
-	r := []rune(s)
-	for i, c := range r {
-		if c == '\n' || c == '\r' || c == '\t' {
-			r[i] = ' '
+	r := make([]rune, 0, n)
+	for _, c := range s {
+		if len(r) == n {
+			r[n-1] = '…'
+			break
 		}
-	}
-	if len(r) > n {
-		return string(r[:n-1]) + "…"
+		if c == '\n' || c == '\r' || c == '\t' {
+			c = ' '
+		}
+		r = append(r, c)
 	}
 	return string(r)
 }

@@ -93,11 +93,12 @@ a session that has nothing to show, or did not end, says why.`,
 				}
 			}
 			for _, b := range bad {
-				fmt.Fprintf(f.io.Err, "m1: warning: %s\n", b)
+				fmt.Fprintf(f.io.Err, "m1: warning: %s\n", console.Clean(b.String()))
 			}
 			if meta != nil {
 				if why := sessionState(*meta, events, ended); why != "" {
-					fmt.Fprintln(f.io.Err, "m1: "+why)
+					// The reason may quote a server's or a page's words.
+					fmt.Fprintln(f.io.Err, "m1: "+console.Clean(why))
 				}
 			}
 			return nil
