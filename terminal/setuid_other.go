@@ -1,3 +1,5 @@
+//go:build !linux
+
 package terminal
 
 import (
@@ -6,7 +8,6 @@ import (
 	"os"
 	"path"
 	"slices"
-	"syscall"
 	"time"
 )
 
@@ -14,14 +15,14 @@ import (
 const maxStripDepth = 128
 
 // stripSetuid removes the setuid and setgid bits of the regular files under
-// dir whose status changed at or after since, and returns their paths
-// relative to dir. Code in the sandbox may chmod u+s a file it owns; on the
-// host that file would run with its owner's rights for anyone who can reach
-// it. Only files changed since the block started are touched, so a user's
-// own setuid programs in the folder stay as they are (and a file the block
-// made setuid has its change time set by that chmod). It walks through an
-// os.Root and never follows a symlink, so nothing outside dir is changed
-// whatever the folder holds; skip names top-level entries to leave out.
+// dir, and returns their paths relative to dir. Code in the sandbox may
+// chmod u+s a file it owns; on the host that file would run with its
+// owner's rights for anyone who can reach it. (On Linux only the files
+// changed since the block started are touched; here, where the change time
+// is not portable, every such file is, and since goes unused.) It walks
+// through an os.Root and never follows a symlink, so nothing outside dir is
+// changed whatever the folder holds; skip names top-level entries to leave
+// out.
 func stripSetuid(dir string, since time.Time, skip ...string) ([]string, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -57,9 +58,6 @@ func stripSetuid(dir string, since time.Time, skip ...string) ([]string, error) 
 			case t.IsRegular():
 				fi, err := root.Lstat(name)
 				if err != nil || !fi.Mode().IsRegular() || fi.Mode()&(os.ModeSetuid|os.ModeSetgid) == 0 {
-					continue
-				}
-				if st, ok := fi.Sys().(*syscall.Stat_t); ok && time.Unix(st.Ctim.Unix()).Before(since) {
 					continue
 				}
 				if err := root.Chmod(name, fi.Mode()&^(os.ModeSetuid|os.ModeSetgid)); err != nil {
