@@ -415,6 +415,72 @@ func TestDockerContainerHardening(t *testing.T) {
 	if len(info.Mounts) != 1 || info.Mounts[0].Destination != Workspace || info.Mounts[0].Source != d.WorkDir() {
 		t.Errorf("mounts = %+v, want only the work dir at %s", info.Mounts, Workspace)
 	}
+	if !hc.ReadonlyRootfs || !strings.Contains(hc.Tmpfs["/tmp"], "size=") {
+		t.Errorf("read-only root %v, tmpfs %v", hc.ReadonlyRootfs, hc.Tmpfs)
+	}
+	if len(hc.Ulimits) != 1 || hc.Ulimits[0].Name != "fsize" || hc.Ulimits[0].Hard != DefaultMaxFileSize {
+		t.Errorf("ulimits %+v, want fsize %d", hc.Ulimits, DefaultMaxFileSize)
+	}
+}
+
+// TestDockerRootOwnedWorkDir: when m1 runs as root in a folder root owns,
+// code runs as SandboxUID, which may write the folder while the executor
+// lives; afterwards the folder's mode and ACL are as before.
+func TestDockerRootOwnedWorkDir(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("the case of m1 running as root")
+	}
+	_, img := requireDocker(t)
+	dir := t.TempDir()
+	before, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDocker(WithImage(img), WithWorkDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	res := run(t, d, "sh", "id -u; echo x > made.txt && echo wrote\n", Limits{})
+	if res.ExitCode != 0 || res.Output != fmt.Sprintf("%d\nwrote\n", SandboxUID) {
+		t.Fatalf("Run = %+v, want uid %d and a written file", res, SandboxUID)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "made.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != SandboxUID {
+		t.Errorf("made.txt belongs to uid %d, want %d", uid, SandboxUID)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Mode() != before.Mode() {
+		t.Errorf("work dir mode %v after the run, was %v", after.Mode(), before.Mode())
+	}
+	if n, err := syscall.Getxattr(dir, "system.posix_acl_access", nil); err == nil && n > 0 {
+		t.Errorf("an ACL of %d bytes is left on the work dir", n)
+	}
+}
+
+// TestDockerRefusesRootUser: code never runs as uid 0, even when asked.
+func TestDockerRefusesRootUser(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"0", "0:0", "root", "1000:x"} {
+		d, err := NewDocker(WithWorkDir(t.TempDir()), WithUser(u), withAPI(&fakeDocker{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Run(context.Background(), CodeBlock{Language: LangSh, Code: "id\n", Closed: true}, Limits{}); err == nil {
+			t.Errorf("WithUser(%q): Run ran", u)
+		}
+		d.Close()
+	}
 }
 
 func TestDockerPreflight(t *testing.T) {

@@ -103,7 +103,13 @@ func stripFile(dirfd int, name string, since time.Time) (bool, error) {
 	}
 	// fchmod refuses an O_PATH descriptor; chmod on its /proc/self/fd
 	// link reaches exactly the inode that was checked.
-	if err := unix.Chmod(fmt.Sprintf("/proc/self/fd/%d", fd), st.Mode&07777&^(unix.S_ISUID|unix.S_ISGID)); err != nil {
+	err = unix.Chmod(fmt.Sprintf("/proc/self/fd/%d", fd), st.Mode&07777&^(unix.S_ISUID|unix.S_ISGID))
+	if errors.Is(err, unix.EPERM) {
+		// Another user's file (moved by the code, which changed its
+		// status time): the code could not have set its bits either.
+		return false, nil
+	}
+	if err != nil {
 		return false, err
 	}
 	return true, nil
