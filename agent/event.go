@@ -2,8 +2,10 @@ package agent
 
 import "time"
 
-// SchemaVersion is the version of the JSON event schema in docs/events.md.
-const SchemaVersion = "1"
+// SchemaVersion is the version of the JSON event schema in docs/events.md
+// and docs/events.schema.json. Version 2 writes a tool's arguments as an
+// object rather than a string.
+const SchemaVersion = "2"
 
 // Event types. docs/events.md documents each.
 const (
@@ -30,7 +32,8 @@ const (
 )
 
 // Event is one line of the --json stream and of the session transcript.
-// Fields beyond the common four are set by the event types that use them.
+// Fields beyond the common four are set by the event types that use them;
+// MarshalJSON writes the form docs/events.md documents.
 type Event struct {
 	Type   string    `json:"type"`
 	ID     string    `json:"id"`
@@ -63,7 +66,9 @@ type Event struct {
 	// CostUSD is the run's cost where the config gives prices per model.
 	CostUSD    float64 `json:"cost_usd,omitempty"`
 	DurationMS int64   `json:"duration_ms,omitempty"`
-	SessionID  string  `json:"session_id,omitempty"`
+	// SessionID names the run's session; the runner sets it on every
+	// event, so a consumer can follow or resume a run that dies.
+	SessionID string `json:"session_id,omitempty"`
 }
 
 // NewEvent returns an event of type typ from source with a fresh id and time.
@@ -111,7 +116,7 @@ type CodeExecution struct {
 	Executor string `json:"executor"`
 	ExitCode int    `json:"exit_code"`
 	Output   string `json:"output"`
-	TimedOut bool   `json:"timed_out,omitempty"`
+	TimedOut bool   `json:"timed_out"`
 }
 
 // Status values of the result event.

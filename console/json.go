@@ -11,8 +11,9 @@ import (
 // JSON writes each event as one JSON object on its own line, and nothing
 // else, so `m1 --json | jq` works. Stream deltas are left out.
 type JSON struct {
-	mu  sync.Mutex
-	enc *json.Encoder
+	mu      sync.Mutex
+	enc     *json.Encoder
+	results int
 }
 
 // NewJSON returns a JSON-lines writer on w.
@@ -30,4 +31,16 @@ func (j *JSON) Handle(e agent.Event) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	_ = j.enc.Encode(e)
+	if e.Type == agent.EventResult {
+		j.results++
+	}
+}
+
+// WroteResult reports whether a result event was written: the stream's
+// last event, which a caller writes itself for a run that failed before
+// the runner could.
+func (j *JSON) WroteResult() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.results > 0
 }

@@ -514,6 +514,7 @@ func (o *Orchestrator) finish(ctx context.Context, status, reason string, start 
 		prompt = limitAnswerPrompt(o.st.Task, reason)
 	}
 	msgs := append(o.threadMessages(), openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: prompt})
+	before := o.st.Usage[agent.OrchestratorName]
 	answer, err := o.askText(ctx, msgs)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -526,6 +527,10 @@ func (o *Orchestrator) finish(ctx context.Context, status, reason string, start 
 		return o.result(agent.StatusError, "", o.st.StopReason, time.Since(start), err)
 	}
 	final := agent.NewMessage(agent.OrchestratorName, answer)
+	// The message carries what its call cost, as every model reply does
+	// (the run's total already counts it).
+	after := o.st.Usage[agent.OrchestratorName]
+	final.Usage = &agent.Usage{PromptTokens: after.PromptTokens - before.PromptTokens, CompletionTokens: after.CompletionTokens - before.CompletionTokens}
 	o.st.Thread = append(o.st.Thread, final)
 	o.emitMessage(final)
 	o.st.FinalAnswer, o.st.Status, o.st.StopReason = answer, status, reason

@@ -130,7 +130,7 @@ func Run(ctx context.Context, env Env, opts Options, task string) (Outcome, erro
 	if env.Started != nil {
 		env.Started(Start{SessionID: sess.ID, SessionDir: sess.Dir, Task: task, Options: opts})
 	}
-	return execute(ctx, &env, opts, cfg, sess, func(ctx context.Context, o *orchestrator.Orchestrator) orchestrator.Result {
+	return execute(ctx, &env, opts, cfg, sess, task, func(ctx context.Context, o *orchestrator.Orchestrator) orchestrator.Result {
 		return o.Run(ctx, task)
 	}, nil)
 }
@@ -186,7 +186,7 @@ func Resume(ctx context.Context, env Env, id, followUp string, adjust func(*Opti
 		env.Started(Start{SessionID: sess.ID, SessionDir: sess.Dir, Task: st.Task, Options: opts,
 			Resumed: true, Turn: st.Turns, Status: sess.Meta().Status})
 	}
-	return execute(ctx, &env, opts, cfg, sess, func(ctx context.Context, o *orchestrator.Orchestrator) orchestrator.Result {
+	return execute(ctx, &env, opts, cfg, sess, "", func(ctx context.Context, o *orchestrator.Orchestrator) orchestrator.Result {
 		return o.Resume(ctx, st, followUp)
 	}, cp.Agents)
 }
@@ -203,8 +203,10 @@ func loadConfig(env *Env, opts Options) (*config.Config, error) {
 // execute wires the team and the output to sess, runs start, and records
 // the result. Agents and the session are closed on every path, Ctrl-C
 // included, and the session records how the run ended, a failure to start
-// included, so it never stays "running".
-func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, sess *session.Session,
+// included, so it never stays "running". task is the request of a new run
+// ("" on a resume): a run that cannot start records it with its error
+// result.
+func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, sess *session.Session, task string,
 	start func(context.Context, *orchestrator.Orchestrator) orchestrator.Result, agentStates map[string]json.RawMessage) (out Outcome, err error) {
 	out = Outcome{SessionID: sess.ID, SessionDir: sess.Dir}
 	defer func() {
@@ -224,24 +226,26 @@ func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, se
 	defer stop(nil)
 	var writeErr atomic.Pointer[error]
 	redact := newRedactor(cfg, env.getenv)
-	emit := func(e agent.Event) {
-		e = redact.event(e)
-		if err := sess.Append(e); err != nil && writeErr.CompareAndSwap(nil, &err) {
+	rec := newRecorder(env, sess, redact, func(err error) {
+		if writeErr.CompareAndSwap(nil, &err) {
 			stop(err)
 		}
-		if env.Output != nil {
-			env.Output(e)
-		}
+	})
+	emit := rec.emit
+	fail := func(err error) (Outcome, error) {
+		out.Result = rec.failed(task, err)
+		sess.Finish(agent.StatusError, err.Error())
+		return out, err
 	}
 
 	orchClient, err := newClient(cfg, config.RoleOrchestrator, opts, emit)
 	if err != nil {
-		return out, err
+		return fail(err)
 	}
 	hum := newHumanIO(env.Person, opts, emit)
 	team, err := buildTeam(ctx, env, opts, cfg, sess, hum, emit)
 	if err != nil {
-		return out, err
+		return fail(err)
 	}
 	defer closeTeam(team, env)
 	restoreAgents(ctx, team, agentStates, emit)
@@ -249,7 +253,7 @@ func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, se
 	settings, _ := json.Marshal(opts)
 	o := orchestrator.New(orchClient, team, orchestrator.Options{
 		MaxTurns: opts.MaxTurns, MaxStalls: opts.MaxStalls, MaxReplans: opts.MaxReplans,
-		MaxTokens: opts.MaxTokens, Timeout: opts.Timeout, Emit: emit,
+		MaxTokens: opts.MaxTokens, Timeout: opts.Timeout, Emit: rec.orchestrator,
 		Checkpoint: func(st orchestrator.State) {
 			cp, err := saveCheckpoint(sess, st, team, settings, redact)
 			if err != nil {
@@ -272,9 +276,7 @@ func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, se
 			ev.CostUSD += c
 		}
 	}
-	ev = redact.event(ev)
-	emit(ev)
-	out.Result = ev
+	out.Result = rec.result(ev)
 	sess.Finish(ev.Status, ev.StopReason)
 	if res.Status == agent.StatusError && res.Err != nil {
 		return out, res.Err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,6 +27,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/model/scripted"
@@ -232,16 +234,33 @@ func cmdMaxBody(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// jsonlines FILE: every line of FILE is a JSON event with the common
-// fields, and the last one is a result.
+// jsonlines [-first TYPE] [-types T,T,...] FILE: every line of FILE is an
+// event valid against docs/events.schema.json, all carry one session id
+// (a run that failed before it had a session has none), the last one is a
+// result, the first is of type TYPE, and each listed type occurs.
 func cmdJSONLines(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 1 {
-		ts.Fatalf("usage: jsonlines stdout|FILE")
+	first, types := "", ""
+	for len(args) > 1 && strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "-first":
+			first = args[1]
+		case "-types":
+			types = args[1]
+		default:
+			ts.Fatalf("jsonlines: unknown flag %s", args[0])
+		}
+		args = args[2:]
 	}
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: jsonlines [-first TYPE] [-types T,T] stdout|FILE")
+	}
+	schema := eventSchema(ts)
 	text := ts.ReadFile(args[0])
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(nil, 16<<20)
 	var last map[string]any
+	seen := map[string]bool{}
+	session := ""
 	n := 0
 	for sc.Scan() {
 		n++
@@ -249,17 +268,51 @@ func cmdJSONLines(ts *testscript.TestScript, neg bool, args []string) {
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			ts.Fatalf("line %d is not JSON: %v: %s", n, err, sc.Text())
 		}
-		for _, k := range []string{"type", "id", "time", "source"} {
-			if _, ok := ev[k]; !ok {
-				ts.Fatalf("line %d lacks %q: %s", n, k, sc.Text())
-			}
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(sc.Bytes()))
+		ts.Check(err)
+		if err := schema.Validate(inst); err != nil {
+			ts.Fatalf("line %d does not follow docs/events.schema.json: %v\n%s", n, err, sc.Text())
 		}
+		typ, _ := ev["type"].(string)
+		if n == 1 && first != "" && typ != first {
+			ts.Fatalf("the first event is %q, want %q: %s", typ, first, sc.Text())
+		}
+		id, _ := ev["session_id"].(string)
+		if n == 1 {
+			session = id
+		} else if id != session {
+			ts.Fatalf("line %d has session_id %q, the first line %q", n, id, session)
+		}
+		seen[typ] = true
 		last = ev
 	}
 	if n == 0 || last["type"] != "result" {
 		ts.Fatalf("the stream does not end with a result event (%d lines)", n)
 	}
+	if types != "" {
+		for _, t := range strings.Split(types, ",") {
+			if !seen[t] {
+				ts.Fatalf("no %q event among the %d lines", t, n)
+			}
+		}
+	}
 }
+
+// eventSchema compiles docs/events.schema.json once.
+var eventSchema = func() func(ts *testscript.TestScript) *jsonschema.Schema {
+	var once sync.Once
+	var sch *jsonschema.Schema
+	var err error
+	return func(ts *testscript.TestScript) *jsonschema.Schema {
+		once.Do(func() {
+			c := jsonschema.NewCompiler()
+			c.AssertFormat()
+			sch, err = c.Compile("../../docs/events.schema.json")
+		})
+		ts.Check(err)
+		return sch
+	}
+}()
 
 // nosecret STRING DIR...: STRING is in no file under the DIRs.
 func cmdNoSecret(ts *testscript.TestScript, neg bool, args []string) {

@@ -22,6 +22,8 @@ var version = "dev"
 type factory struct {
 	io     *console.Streams
 	getenv func(string) string
+	// json is the --json writer of the run, once there is one.
+	json *console.JSON
 }
 
 // Main runs m1 with args and returns the exit code.
@@ -36,8 +38,13 @@ func Main(args []string, io *console.Streams, getenv func(string) string) int {
 	// The signals stay watched until the last line is printed: a closed
 	// stdout must not kill m1 with SIGPIPE on its way out.
 	defer stop()
-	err := cmd.ExecuteContext(ctx)
+	executed, err := cmd.ExecuteContextC(ctx)
 	code := exitCode(err)
+	if err != nil && wantsJSON(executed, args) && (f.json == nil || !f.json.WroteResult()) {
+		// docs/events.md: the stream always ends with a result, even for a
+		// run that could not start (bad flags, no task, a config error).
+		console.NewJSON(io.Out).Handle(errorResult(err))
+	}
 	var se statusError
 	var shown shownError
 	if err != nil && !errors.As(err, &se) && !errors.As(err, &shown) {

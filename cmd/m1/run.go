@@ -191,7 +191,8 @@ func runEnv(f *factory, asJSON bool) (env runner.Env, done func()) {
 		env.Person.Prompt = f.io.Err
 	}
 	if asJSON {
-		env.Output = console.NewJSON(f.io.Out).Handle
+		f.json = console.NewJSON(f.io.Out)
+		env.Output = f.json.Handle
 		env.Started = func(s runner.Start) { printResuming(f, s) }
 		return env, func() {}
 	}
@@ -272,4 +273,33 @@ func finish(f *factory, out runner.Outcome, err error, asJSON bool) error {
 		fmt.Fprintf(f.io.Err, "m1: stopped: %s; continue with: m1 resume %s%s\n", console.Clean(out.Result.StopReason), out.SessionID, hint)
 	}
 	return statusError{out.Status()}
+}
+
+// wantsJSON reports whether args asked a run (m1 "task" or m1 resume) for
+// JSON lines. The flags may not have been parsed (a mistake in them), so
+// args are read too.
+func wantsJSON(c *cobra.Command, args []string) bool {
+	if c == nil || c.HasParent() && c.Name() != "resume" {
+		return false
+	}
+	if fl := c.Flags().Lookup("json"); fl != nil && fl.Changed {
+		return fl.Value.String() == "true"
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--json" || a == "--json=true" {
+			return true
+		}
+	}
+	return false
+}
+
+// errorResult is the result event of a run that failed before it had a
+// session: status error, the cause as stop_reason.
+func errorResult(err error) agent.Event {
+	ev := agent.NewEvent(agent.EventResult, agent.OrchestratorName)
+	ev.Status, ev.StopReason, ev.Usage = agent.StatusError, err.Error(), map[string]agent.Usage{}
+	return ev
 }

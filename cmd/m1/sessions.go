@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/m1-project/m1/agent"
 	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/session"
 )
@@ -46,8 +47,9 @@ down); m1 resume goes on from its last checkpoint.`,
 			}
 			if asJSON {
 				enc := json.NewEncoder(f.io.Out)
+				enc.SetEscapeHTML(false)
 				for _, m := range all {
-					if err := enc.Encode(m); err != nil {
+					if err := enc.Encode(sessionJSON(m)); err != nil {
 						return err
 					}
 				}
@@ -189,4 +191,22 @@ func oneLine(s string, n int) string {
 		r = append(r, c)
 	}
 	return string(r)
+}
+
+// sessionLine is a session as `m1 sessions --json` writes it (documented
+// in docs/events.md): times in milliseconds, as in the events.
+type sessionLine struct {
+	ID         string      `json:"id"`
+	Task       string      `json:"task"`
+	Status     string      `json:"status"`
+	Turns      int         `json:"turns"`
+	Usage      agent.Usage `json:"usage"`
+	Created    time.Time   `json:"created"`
+	Updated    time.Time   `json:"updated"`
+	DurationMS int64       `json:"duration_ms"`
+}
+
+func sessionJSON(m session.Meta) sessionLine {
+	return sessionLine{ID: m.ID, Task: m.Task, Status: m.Status, Turns: m.Turns, Usage: m.Usage,
+		Created: m.Created, Updated: m.Updated, DurationMS: m.Duration.Milliseconds()}
 }
