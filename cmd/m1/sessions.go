@@ -199,6 +199,7 @@ type sessionLine struct {
 	ID         string      `json:"id"`
 	Task       string      `json:"task"`
 	Status     string      `json:"status"`
+	Reason     string      `json:"reason,omitempty"`
 	Turns      int         `json:"turns"`
 	Usage      agent.Usage `json:"usage"`
 	Created    time.Time   `json:"created"`
@@ -207,6 +208,6 @@ type sessionLine struct {
 }
 
 func sessionJSON(m session.Meta) sessionLine {
-	return sessionLine{ID: m.ID, Task: m.Task, Status: m.Status, Turns: m.Turns, Usage: m.Usage,
+	return sessionLine{ID: m.ID, Task: m.Task, Status: m.Status, Reason: m.Reason, Turns: m.Turns, Usage: m.Usage,
 		Created: m.Created, Updated: m.Updated, DurationMS: m.Duration.Milliseconds()}
 }

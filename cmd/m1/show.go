@@ -83,7 +83,11 @@ a session that has nothing to show, or did not end, says why.`,
 			if r != nil {
 				var err error
 				bad, err = session.ReadTranscript(r, func(e agent.Event) error {
-					events++
+					// A run that failed at start records only its task,
+					// what the set-up said and its result: no work.
+					if e.Type != agent.EventTask && e.Type != agent.EventWarning && e.Type != agent.EventResult {
+						events++
+					}
 					ended = ended || e.Type == agent.EventResult
 					out.Handle(e)
 					return nil
