@@ -14,6 +14,30 @@ GO=${GO:-go}
 BIN=${BIN:-bin}
 LDFLAGS=${LDFLAGS:-}
 
+# count_packages reads go build -v's output, one import path per package it
+# compiles, and shows a count instead; anything else is a compiler message
+# and is passed on whole. It reads line by line (awk would read the pipe in
+# blocks and show nothing for minutes).
+count_packages() {
+	local total=$1 tty=$2 n=0 line
+	while IFS= read -r line; do
+		if [[ $line =~ ^[^\ :#]+$ ]]; then
+			n=$((n + 1))
+			if [ "$tty" = 1 ]; then
+				printf '\r  compiled %d of up to %d packages %-60.60s' "$n" "$total" "$line" >&2
+			elif [ $((n % 50)) = 0 ]; then
+				printf '  compiled %d of up to %d packages\n' "$n" "$total" >&2
+			fi
+		else
+			[ "$tty" = 1 ] && [ "$n" -gt 0 ] && printf '\n' >&2
+			printf '%s\n' "$line" >&2
+		fi
+	done
+	if [ "$n" -gt 0 ]; then
+		if [ "$tty" = 1 ]; then printf '\r  compiled %d packages%-70s\n' "$n" "" >&2; else printf '  compiled %d packages\n' "$n" >&2; fi
+	fi
+}
+
 # build compiles m1 and the scripted server with go build -v, turning the
 # package names it prints into a running count, so a first build (several
 # minutes on a small machine) never looks hung. A warm build prints nothing.
@@ -25,20 +49,7 @@ build() {
 	{
 		"$GO" build -v -trimpath -ldflags "$LDFLAGS" -o "$BIN/m1" ./cmd/m1
 		"$GO" build -v -trimpath -o "$BIN/scripted-model" ./cmd/scripted-model
-	} 2>&1 | awk -v total="$total" -v tty="$tty" '
-		# go build -v prints one import path per package it compiles;
-		# anything else is a compiler message and is passed on whole.
-		/^[^ :#]+$/ {
-			n++
-			if (tty) { printf "\r  compiled %d of up to %d packages %-60.60s", n, total, $0 > "/dev/stderr" }
-			else if (n % 50 == 0) { printf "  compiled %d of up to %d packages\n", n, total > "/dev/stderr" }
-			next
-		}
-		{ if (tty && n) printf "\n" > "/dev/stderr"; print > "/dev/stderr" }
-		END {
-			if (tty && n) printf "\r  compiled %d packages%-70s\n", n, "" > "/dev/stderr"
-			else if (n) printf "  compiled %d packages\n", n > "/dev/stderr"
-		}'
+	} 2>&1 | count_packages "$total" "$tty"
 	echo "m1 demo: built $BIN/m1" >&2
 }
 
