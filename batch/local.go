@@ -132,8 +132,11 @@ func (l *Local) resume(ctx context.Context, env runner.Env, id string, h Hooks) 
 	if cerr != nil {
 		return Result{}, false, nil
 	}
+	// The saved settings, decoded into a fresh value: l.Options' slices
+	// are shared by every task.
 	opts := l.Options
 	if len(cp.Settings) > 0 {
+		opts = runner.DefaultOptions()
 		_ = json.Unmarshal(cp.Settings, &opts)
 	}
 	// A run that gave its answer but whose result was never written (the
