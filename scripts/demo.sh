@@ -12,6 +12,11 @@ cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
 BIN=${BIN:-bin}
+# bin is where the binaries are from here, whether BIN is relative or not.
+case $BIN in
+/*) bin=$BIN ;;
+*) bin=$PWD/$BIN ;;
+esac
 LDFLAGS=${LDFLAGS:-}
 
 # count_packages reads go build -v's output, one import path per package it
@@ -56,7 +61,7 @@ build() {
 build
 
 work=$(mktemp -d)
-"$PWD/$BIN/scripted-model" --scenario testdata/scenarios/demo.yaml >"$work/.server" &
+"$bin/scripted-model" --scenario testdata/scenarios/demo.yaml >"$work/.server" &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do
@@ -70,7 +75,7 @@ echo "m1 demo: the model is SCRIPTED (testdata/scenarios/demo.yaml), not a real 
 echo >&2
 status=0
 OPENAI_BASE_URL=$base OPENAI_API_KEY=scripted M1_MODEL=scripted \
-	"./$BIN/m1" --agents coder,terminal --executor local --yes --work-dir "$work" \
+	"$bin/m1" --agents coder,terminal --executor local --yes --work-dir "$work" \
 	"What is the 30th Fibonacci number? Check it by running code." || status=$?
 
 cat >&2 <<NEXT

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestMakeDemo runs scripts/demo.sh, what `make demo` runs, as a newcomer
+// would: it builds m1 (saying so first), runs the scripted task, ends with
+// the next steps, and the session it names is still there to show.
+func TestMakeDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds m1 and the scripted server")
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("the demo's code runs with python3 on this machine")
+	}
+	tmp := t.TempDir()
+	bin, state := filepath.Join(tmp, "bin"), filepath.Join(tmp, "state")
+	cmd := exec.Command("bash", "../../scripts/demo.sh")
+	cmd.Env = append(os.Environ(), "BIN="+bin, "XDG_STATE_HOME="+state, "OPENAI_API_KEY=", "OPENAI_BASE_URL=", "M1_MODEL=")
+	var errBuf strings.Builder
+	cmd.Stderr = &errBuf
+	out, err := cmd.Output()
+	stderr := errBuf.String()
+	if err != nil {
+		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr)
+	}
+	for _, want := range []string{"m1 demo: building " + bin + "/m1", "SCRIPTED", "export OPENAI_API_KEY=", bin + "/m1 doctor", bin + "/m1 show --last"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(string(out), "832040") || !strings.Contains(string(out), "status  success") {
+		t.Errorf("the demo run did not succeed:\n%s", out)
+	}
+	// The session the run printed is the one show --last finds: it did not
+	// vanish with a temporary folder.
+	show := exec.Command(filepath.Join(bin, "m1"), "show", "--last")
+	show.Env = append(os.Environ(), "XDG_STATE_HOME="+state)
+	shown, err := show.Output()
+	if err != nil || !strings.Contains(string(shown), "832040") {
+		t.Errorf("m1 show --last after the demo: %v\n%s", err, shown)
+	}
+}
