@@ -28,7 +28,7 @@ test: vet ## vet, then every test with the race detector
 	elif ! docker image inspect "$$image" >/dev/null 2>&1; then \
 		echo "note: no image $$image: the tests that run code in Docker skip; make sandbox-image builds it (with CI=true they fail)"; \
 	fi
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 demo: ## build, then run m1 on a demo task against the bundled SCRIPTED model (no API key, no network)
 	@GO='$(GO)' BIN='$(BIN)' LDFLAGS='$(LDFLAGS)' ./scripts/demo.sh

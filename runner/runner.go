@@ -16,6 +16,7 @@ import (
 	"github.com/m1-project/m1/config"
 	"github.com/m1-project/m1/orchestrator"
 	"github.com/m1-project/m1/session"
+	"github.com/m1-project/m1/terminal"
 )
 
 // Env is what a run takes from the program that starts it.
@@ -209,6 +210,14 @@ func loadConfig(env *Env, opts Options) (*config.Config, error) {
 func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, sess *session.Session, task string,
 	start func(context.Context, *orchestrator.Orchestrator) orchestrator.Result, agentStates map[string]json.RawMessage) (out Outcome, err error) {
 	out = Outcome{SessionID: sess.ID, SessionDir: sess.Dir}
+	// The model's key is in this process's environment; the browser, the
+	// code m1 runs on the host and any other process of the same user must
+	// not read it through /proc (see terminal.ProtectEnviron for what this
+	// cannot stop). Where the kernel refuses, the run goes on: the key is
+	// still redacted from everything recorded.
+	if err := terminal.ProtectEnviron(); err != nil {
+		env.warnf("%v", err)
+	}
 	defer func() {
 		if cerr := sess.Close(); cerr != nil {
 			env.warnf("%v (resume starts from the last checkpoint written)", cerr)
