@@ -40,7 +40,10 @@ type Event struct {
 	Time   time.Time `json:"time"`
 	Source string    `json:"source"`
 
-	Content     string  `json:"content,omitempty"`
+	Content string `json:"content,omitempty"`
+	// Reasoning is the model's thinking behind a message, facts, plan or
+	// ledger, when the model showed it; for the record, not acted on.
+	Reasoning   string  `json:"reasoning,omitempty"`
 	ModelsUsage *Usage  `json:"models_usage,omitempty"`
 	Images      []Image `json:"images,omitempty"`
 

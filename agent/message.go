@@ -8,12 +8,16 @@ import (
 
 // Message is one entry of the team's thread.
 type Message struct {
-	ID      string    `json:"id"`
-	Source  string    `json:"source"`
-	Content string    `json:"content"`
-	Images  []Image   `json:"images,omitempty"`
-	Usage   *Usage    `json:"models_usage,omitempty"`
-	Time    time.Time `json:"time"`
+	ID      string  `json:"id"`
+	Source  string  `json:"source"`
+	Content string  `json:"content"`
+	Images  []Image `json:"images,omitempty"`
+	// Reasoning is the model's thinking behind the message (a reasoning
+	// model's think block or reasoning_content), kept for the transcript;
+	// the team acts on Content only.
+	Reasoning string    `json:"reasoning,omitempty"`
+	Usage     *Usage    `json:"models_usage,omitempty"`
+	Time      time.Time `json:"time"`
 }
 
 // Image is a picture attached to a message: a screenshot or an opened image.
@@ -29,11 +33,18 @@ type Image struct {
 type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
+	// CachedPromptTokens are the prompt tokens the server read from its
+	// prompt cache, which OpenAI and Azure bill at a lower rate.
+	CachedPromptTokens int `json:"cached_prompt_tokens,omitempty"`
+	// Estimated is set when some of the counts were estimated (about four
+	// characters a token) because the server reported none.
+	Estimated bool `json:"estimated,omitempty"`
 }
 
 // Add returns the sum of u and o.
 func (u Usage) Add(o Usage) Usage {
-	return Usage{u.PromptTokens + o.PromptTokens, u.CompletionTokens + o.CompletionTokens}
+	return Usage{u.PromptTokens + o.PromptTokens, u.CompletionTokens + o.CompletionTokens,
+		u.CachedPromptTokens + o.CachedPromptTokens, u.Estimated || o.Estimated}
 }
 
 // Total is prompt plus completion tokens.

@@ -61,10 +61,14 @@ func (c *Coder) Reset(context.Context) error { return nil }
 // Step answers the latest instruction given the thread.
 func (c *Coder) Step(ctx context.Context, t agent.Turn) (agent.Message, error) {
 	emit := t.EmitTo()
+	info := c.client.Info()
 	msgs := append([]openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleSystem, Content: systemPrompt}},
-		model.ThreadMessages(t.Thread, agent.CoderName, c.client.Info().Vision)...)
+		model.ThreadMessages(t.Thread, agent.CoderName, info.Vision)...)
+	// The prompt fits the Coder's own model, whatever window the
+	// Orchestrator's has.
+	msgs = model.FitMessages(msgs, model.PromptBudget(info.ContextWindow))
 	id := agent.NewID()
-	req := model.Request{Messages: msgs}
+	req := model.Request{Messages: msgs, Kind: model.CallAgent}
 	if c.stream {
 		req.OnDelta = func(d string) {
 			ev := agent.NewEvent(agent.EventDelta, agent.CoderName)
@@ -88,7 +92,7 @@ func (c *Coder) Step(ctx context.Context, t agent.Turn) (agent.Message, error) {
 			content = fmt.Sprintf("The Coder's model called the tool %q, but the Coder has no tools: there is no answer for this step.", resp.ToolCalls[0].Function.Name)
 		}
 	}
-	return agent.Message{ID: id, Source: agent.CoderName, Content: content, Usage: &usage, Time: time.Now().UTC()}, nil
+	return agent.Message{ID: id, Source: agent.CoderName, Content: content, Reasoning: resp.Reasoning, Usage: &usage, Time: time.Now().UTC()}, nil
 }
 
 // finishNote says why a reply ended when that was not a normal stop, e.g.

@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	openai "github.com/sashabaranov/go-openai"
+	"github.com/m1-project/m1/agent"
 )
 
 // cache keeps responses on disk, one JSON file per request, as AutoGen's
@@ -23,22 +23,21 @@ type cacheEntry struct {
 	Response *Response `json:"response"`
 }
 
-const cacheVersion = 1
+const cacheVersion = 2
 
 // cacheKey hashes the request body as it would be sent without streaming:
-// model, messages, tools, tool choice and response format. The API key is
-// not part of the body, so it never reaches the key or the file.
-func cacheKey(creq openai.ChatCompletionRequest) string {
-	creq.Stream = false
-	creq.StreamOptions = nil
-	b, err := json.Marshal(creq)
+// model, messages, tools, tool choice, response format, cap and settings.
+// The API key is not part of the body, so it never reaches the key or the
+// file.
+func cacheKey(w *wireRequest) (string, error) {
+	c := *w
+	c.Stream, c.StreamOptions = false, nil
+	b, err := c.body()
 	if err != nil {
-		// Every field is plain data; this cannot happen for a request the
-		// server could have been sent either.
-		panic(fmt.Sprintf("cache key: %v", err))
+		return "", fmt.Errorf("cache key: %w", err)
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return hex.EncodeToString(sum[:]), nil
 }
 
 func (c *cache) path(key string) string { return filepath.Join(c.dir, key+".json") }
@@ -53,7 +52,9 @@ func (c *cache) get(key string) (*Response, bool) {
 	if err := json.Unmarshal(b, &e); err != nil || e.Version != cacheVersion || e.Response == nil {
 		return nil, false
 	}
+	// A reply from the cache spent nothing.
 	e.Response.Cached = true
+	e.Response.Usage = agent.Usage{}
 	return e.Response, true
 }
 

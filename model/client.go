@@ -1,8 +1,13 @@
 // Package model is m1's chat client for OpenAI-compatible servers (OpenAI,
-// Azure OpenAI, Ollama, vLLM, llama.cpp), built on github.com/sashabaranov/go-openai.
-// It adds what a long agent run needs: retries with backoff, clear errors
-// for what cannot be retried, token accounting, streaming, and an optional
-// on-disk response cache.
+// Azure OpenAI, Ollama, vLLM, llama.cpp, LM Studio, Groq, OpenRouter,
+// Gemini's and Anthropic's compatible endpoints). Agents speak in
+// github.com/sashabaranov/go-openai's message types; the client shapes
+// each request for the endpoint it goes to (shape.go), reads each reply
+// whatever the server's dialect (normalize.go), recognises a refusal by
+// its words (Quirks) and steps the endpoint's capabilities down rather
+// than resending the same request, and adds what a long agent run needs:
+// retries with backoff, clear errors, token accounting, streaming, the
+// context window learnt from the server, and an optional on-disk cache.
 package model
 
 import (
@@ -39,8 +44,13 @@ type Request struct {
 	Tools []openai.Tool
 	// ToolChoice is passed through ("auto", "required", or a specific tool).
 	ToolChoice any
-	// ResponseFormat asks for JSON mode or a JSON schema.
+	// ResponseFormat asks for JSON mode or a JSON schema. A schema is sent
+	// as the endpoint takes it: json_schema, llama.cpp's json_object plus
+	// schema, json_object, or not at all (the prompt must then ask for the
+	// JSON itself) once the server refused the others.
 	ResponseFormat *openai.ChatCompletionResponseFormat
+	// Kind says what the call is for, which sets the cap on the reply.
+	Kind CallKind
 	// OnDelta, when set, receives content tokens as they stream in. The
 	// client falls back to a plain request for servers that cannot stream.
 	OnDelta func(delta string)
@@ -48,10 +58,20 @@ type Request struct {
 
 // Response is the model's answer to a Request.
 type Response struct {
-	Content      string
-	ToolCalls    []openai.ToolCall
-	Usage        agent.Usage
+	// Content is what the team acts on: never a think block, never raw
+	// tool-call markup.
+	Content string
+	// Reasoning is the model's thinking, from reasoning_content or a think
+	// block taken out of the content; for the transcript, not for acting
+	// on.
+	Reasoning string
+	ToolCalls []openai.ToolCall
+	Usage     agent.Usage
+	// FinishReason is the server's ("stop", "length", "tool_calls",
+	// "content_filter"), or FinishUnknown for a stream that ended properly
+	// without one.
 	FinishReason string
-	// Cached is true when the answer came from the on-disk cache.
+	// Cached is true when the answer came from the on-disk cache; its
+	// usage is then zero, since nothing was spent.
 	Cached bool
 }

@@ -2,9 +2,14 @@ package model
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 )
 
 // ListModels asks ep's server which models it serves (GET /models) and
@@ -23,10 +28,9 @@ func ListModels(ctx context.Context, ep Endpoint, opts ...Option) ([]string, err
 		return nil, err
 	}
 	c := cl.(*client)
-	info := &attemptInfo{}
-	actx, cancel := context.WithTimeout(context.WithValue(ctx, attemptKey{}, info), c.opts.timeout)
+	actx, cancel := context.WithTimeout(ctx, c.opts.timeout)
 	defer cancel()
-	list, err := c.api.ListModels(actx)
+	ids, err := c.listModels(actx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, c.cancelled(ctx)
@@ -34,14 +38,49 @@ func ListModels(ctx context.Context, ep Endpoint, opts ...Option) ([]string, err
 		if errors.Is(actx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("%w: no answer within %s", errTimeout, c.opts.timeout)
 		}
-		e := c.classify(err, info)
+		e := c.classify(err)
 		e.Attempts = 1
 		return nil, e
 	}
-	ids := make([]string, 0, len(list.Models))
-	for _, m := range list.Models {
+	slices.Sort(ids)
+	return ids, nil
+}
+
+func (c *client) listModels(ctx context.Context) ([]string, error) {
+	u := strings.TrimRight(c.ep.BaseURL, "/") + "/models"
+	if c.ep.Provider == ProviderAzure {
+		u = fmt.Sprintf("%s/openai/models?api-version=%s", strings.TrimRight(c.ep.BaseURL, "/"), url.QueryEscape(c.ep.APIVersion))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.authorize(ctx, req); err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, parseAPIError(resp.StatusCode, body)
+	}
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	ids := make([]string, 0, len(list.Data))
+	for _, m := range list.Data {
 		ids = append(ids, m.ID)
 	}
-	slices.Sort(ids)
 	return ids, nil
 }

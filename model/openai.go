@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,12 +9,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
+	"regexp"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
-
-	openai "github.com/sashabaranov/go-openai"
 )
 
 // Providers an Endpoint may name.
@@ -38,9 +37,12 @@ type Endpoint struct {
 	// APIVersion is Azure's api-version.
 	APIVersion string
 	// AzureDeployment is the Azure deployment name; empty derives it from
-	// Model as go-openai does.
+	// Model as AutoGen and go-openai do.
 	AzureDeployment string
 	Info            Info
+	// InfoStated says which of Info's fields the config stated rather
+	// than m1 assumed from the model's name, for doctor's report.
+	InfoStated []string
 	// Role is the team role this endpoint serves ("coder", ...), for
 	// messages only.
 	Role string
@@ -70,24 +72,38 @@ const (
 	DefaultMaxRetries = 5
 	DefaultBackoff    = time.Second
 	DefaultMaxBackoff = 30 * time.Second
-	DefaultTimeout    = 120 * time.Second
-	// MaxRetryAfter caps how long a server's Retry-After may make a call
-	// wait.
+	// DefaultTimeout bounds one unstreamed attempt, as openai-python
+	// (which AutoGen uses) does: reasoning models at high effort and
+	// models served on CPU often need minutes for one answer. A stream is
+	// bounded by its idle time instead.
+	DefaultTimeout = 600 * time.Second
+	// MaxRetryAfter caps how long one wait a server asks for may be.
 	MaxRetryAfter = 5 * time.Minute
+	// DefaultRateLimitWait is how long a call may spend in all waiting out
+	// HTTP 429s before it gives up; tier-1 token limits often need close
+	// to a minute per wait.
+	DefaultRateLimitWait = 5 * time.Minute
 )
 
 // Option configures a client made by New.
 type Option func(*options)
 
 type options struct {
-	maxRetries int
-	backoff    time.Duration
-	maxBackoff time.Duration
-	timeout    time.Duration
-	cacheDir   string
-	transport  http.RoundTripper
-	sleep      func(context.Context, time.Duration) error
-	onRetry    func(Retry)
+	maxRetries    int
+	backoff       time.Duration
+	maxBackoff    time.Duration
+	timeout       time.Duration
+	rateLimitWait time.Duration
+	cacheDir      string
+	transport     http.RoundTripper
+	sleep         func(context.Context, time.Duration) error
+	onRetry       func(Retry)
+	onStepDown    func(StepDown)
+	settings      Settings
+	caps          ReplyCaps
+	token         TokenSource
+	mergeRoles    bool
+	noDiscovery   bool
 }
 
 // Retry describes a failed attempt that is about to be retried.
@@ -98,10 +114,14 @@ type Retry struct {
 	Wait time.Duration
 	// Err is what went wrong; its text never holds the API key.
 	Err error
+	// Note says what a user should know about the retry, e.g. that an
+	// abandoned call may still be billed; often empty.
+	Note string
 }
 
 // WithMaxRetries sets how many times a failed call is retried (default
-// DefaultMaxRetries).
+// DefaultMaxRetries). Waits for HTTP 429 are bounded by
+// WithRateLimitWait instead.
 func WithMaxRetries(n int) Option { return func(o *options) { o.maxRetries = max(0, n) } }
 
 // WithBackoff sets the first retry's wait and the cap of the exponential
@@ -111,9 +131,15 @@ func WithBackoff(base, maxWait time.Duration) Option {
 }
 
 // WithTimeout sets how long one attempt may take before it counts as a
-// timeout and is retried (default DefaultTimeout). For a stream it bounds
-// the wait for each chunk, so a long answer that keeps flowing is fine.
+// timeout (default DefaultTimeout). For a stream it bounds the wait for
+// each chunk, so a long answer that keeps flowing is fine. A timed-out
+// call is asked again at most once, since the abandoned one may still be
+// generated and billed.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithRateLimitWait bounds the total time one call waits out HTTP 429s
+// (default DefaultRateLimitWait).
+func WithRateLimitWait(d time.Duration) Option { return func(o *options) { o.rateLimitWait = d } }
 
 // WithCache keeps responses in dir, keyed by the request, and answers a
 // repeated request from there without calling the server.
@@ -131,24 +157,116 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 // WithOnRetry calls f before each retry, e.g. to tell the user.
 func WithOnRetry(f func(Retry)) Option { return func(o *options) { o.onRetry = f } }
 
-// client implements Client over go-openai.
+// WithOnStepDown calls f once for each capability the endpoint turns out
+// not to have, when the client learns it from a refusal.
+func WithOnStepDown(f func(StepDown)) Option { return func(o *options) { o.onStepDown = f } }
+
+// WithSettings sets the per-call settings a config may carry
+// (temperature, seed, reasoning effort, extra body).
+func WithSettings(s Settings) Option { return func(o *options) { o.settings = s } }
+
+// WithReplyCaps sets the reply caps per kind of call (default
+// DefaultReplyCaps).
+func WithReplyCaps(c ReplyCaps) Option { return func(o *options) { o.caps = c } }
+
+// WithTokenSource authenticates with a bearer token from ts instead of the
+// endpoint's key, as Azure's Entra ID needs.
+func WithTokenSource(ts TokenSource) Option { return func(o *options) { o.token = ts } }
+
+// WithMergedRoles makes the client merge same-role turns and start every
+// prompt with a user turn from the first call, rather than after the
+// first refusal that asks for it.
+func WithMergedRoles(on bool) Option { return func(o *options) { o.mergeRoles = on } }
+
+// WithoutDiscovery stops the client from asking the server for its
+// context window (llama.cpp /props, Ollama /api/show, vLLM /models).
+func WithoutDiscovery() Option { return func(o *options) { o.noDiscovery = true } }
+
+// Settings are per-call settings from a client's config. Nil and empty
+// fields are not sent.
+type Settings struct {
+	Temperature *float64
+	TopP        *float64
+	Seed        *int
+	// ReasoningEffort is sent as reasoning_effort (o-series, gpt-5).
+	ReasoningEffort string
+	// ExtraBody is merged into every request body, over m1's own keys
+	// (chat_template_kwargs for vLLM, reasoning_format for Groq, ...).
+	ExtraBody map[string]any
+}
+
+// CallKind says what a call is for, which sets the cap on its reply.
+type CallKind int
+
+// Kinds of calls. The zero value is an agent's call.
+const (
+	CallAgent  CallKind = iota // an agent's step
+	CallLedger                 // the progress ledger
+	CallText                   // facts and plans
+	CallFinal                  // the final answer
+)
+
+// ReplyCaps are the most tokens a reply may have, per kind of call. Every
+// call carries a cap, so a runaway model stops at it rather than at the
+// server's own limit (llama.cpp's default is none).
+type ReplyCaps struct {
+	Ledger, Text, Agent, Final int
+}
+
+// DefaultReplyCaps leave a ledger (a few hundred tokens) and an agent's
+// step ample room. Reasoning models get ReasoningFactor times as much,
+// since their thinking counts against the cap.
+var DefaultReplyCaps = ReplyCaps{Ledger: 4096, Text: 4096, Agent: 8192, Final: 8192}
+
+// ReasoningFactor multiplies the caps of reasoning models.
+const ReasoningFactor = 4
+
+// For returns the cap of a kind of call; zero fields take the default.
+func (r ReplyCaps) For(k CallKind, reasoning bool) int {
+	d := DefaultReplyCaps
+	pick := func(v, def int) int {
+		if v > 0 {
+			return v
+		}
+		if reasoning {
+			return def * ReasoningFactor
+		}
+		return def
+	}
+	switch k {
+	case CallLedger:
+		return pick(r.Ledger, d.Ledger)
+	case CallText:
+		return pick(r.Text, d.Text)
+	case CallFinal:
+		return pick(r.Final, d.Final)
+	}
+	return pick(r.Agent, d.Agent)
+}
+
+// client implements Client over HTTP.
 type client struct {
-	ep       Endpoint
-	api      *openai.Client
-	opts     options
-	cache    *cache
-	noStream atomic.Bool // the server cannot stream; learnt on first try
+	ep    Endpoint
+	http  *http.Client
+	opts  options
+	cache *cache
+	caps  *capState
+
+	discoverMu sync.Mutex
+	discovered bool
+	server     serverInfo
 }
 
 // New returns a Client for ep.
 func New(ep Endpoint, opts ...Option) (Client, error) {
 	o := options{
-		maxRetries: DefaultMaxRetries,
-		backoff:    DefaultBackoff,
-		maxBackoff: DefaultMaxBackoff,
-		timeout:    DefaultTimeout,
-		transport:  http.DefaultTransport,
-		sleep:      sleepCtx,
+		maxRetries:    DefaultMaxRetries,
+		backoff:       DefaultBackoff,
+		maxBackoff:    DefaultMaxBackoff,
+		timeout:       DefaultTimeout,
+		rateLimitWait: DefaultRateLimitWait,
+		transport:     http.DefaultTransport,
+		sleep:         sleepCtx,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -156,116 +274,279 @@ func New(ep Endpoint, opts ...Option) (Client, error) {
 	if ep.Model == "" {
 		return nil, errors.New("new model client: no model name")
 	}
-	var cfg openai.ClientConfig
 	switch ep.Provider {
 	case ProviderOpenAI, "":
 		ep.Provider = ProviderOpenAI
-		cfg = openai.DefaultConfig(ep.APIKey)
-		if ep.BaseURL != "" {
-			cfg.BaseURL = ep.BaseURL
+		if ep.BaseURL == "" {
+			ep.BaseURL = DefaultBaseURL
 		}
 	case ProviderAzure:
 		if ep.BaseURL == "" {
 			return nil, fmt.Errorf("new model client %s: azure needs the resource endpoint as base URL", ep.Model)
 		}
-		cfg = openai.DefaultAzureConfig(ep.APIKey, ep.BaseURL)
-		if ep.APIVersion != "" {
-			cfg.APIVersion = ep.APIVersion
-		}
-		if dep := ep.AzureDeployment; dep != "" {
-			cfg.AzureModelMapperFunc = func(string) string { return dep }
+		if ep.APIVersion == "" {
+			ep.APIVersion = DefaultAzureAPIVersion
 		}
 	default:
 		return nil, fmt.Errorf("new model client %s: unknown provider %q (want %q or %q)", ep.Model, ep.Provider, ProviderOpenAI, ProviderAzure)
 	}
-	cfg.HTTPClient = &http.Client{Transport: captureTransport{o.transport}}
-	c := &client{ep: ep, api: openai.NewClientWithConfig(cfg), opts: o}
+	c := &client{ep: ep, http: &http.Client{Transport: o.transport}, opts: o}
+	c.caps = &capState{c: c.initialCaps()}
 	if o.cacheDir != "" {
 		c.cache = &cache{dir: o.cacheDir}
 	}
 	return c, nil
 }
 
-// Info implements Client.
+// DefaultAzureAPIVersion is the Azure api-version used when none is given:
+// the first GA version with structured outputs (json_schema is refused
+// before 2024-08-01-preview).
+const DefaultAzureAPIVersion = "2024-10-21"
+
+// initialCaps are what the endpoint is assumed to take before any refusal.
+func (c *client) initialCaps() caps {
+	info := c.ep.Info
+	cp := caps{
+		ledger:        modePlain,
+		jsonObject:    info.JSONOutput,
+		vision:        info.Vision,
+		tools:         info.FunctionCalling,
+		stream:        true,
+		streamOptions: true,
+		temperature:   true,
+		alternate:     c.opts.mergeRoles,
+		// OpenAI's default is parallel calls; llama.cpp's is one call
+		// per reply unless asked (llama.md finding 14).
+		parallel:      !c.openAIFamily(),
+		maxCompletion: c.openAIFamily() && c.reasoningModel(),
+	}
+	switch {
+	case info.StructuredOutput:
+		cp.ledger = modeSchema
+	case info.JSONOutput:
+		cp.ledger = modeJSONObject
+	}
+	return cp
+}
+
+// openAIFamily reports whether the endpoint is OpenAI's or Azure's own
+// API, which follow OpenAI's rules exactly.
+func (c *client) openAIFamily() bool {
+	if c.ep.Provider == ProviderAzure {
+		return true
+	}
+	u, err := url.Parse(c.ep.BaseURL)
+	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
+}
+
+// reasoningPrefixes name reasoning model families: their thinking counts
+// against the reply cap, and OpenAI's want max_completion_tokens.
+var reasoningModels = regexp.MustCompile(`(?i)(^|/)(o1|o3|o4|gpt-5|deepseek-r1|deepseek-reasoner|qwq|qwen3|magistral|r1-)`)
+
+func (c *client) reasoningModel() bool { return reasoningModels.MatchString(c.ep.Model) }
+
+// Info implements Client: the model's capabilities as configured, less
+// what the server refused so far, and the context window learnt from the
+// config or the server.
 func (c *client) Info() Info {
+	c.discover(context.Background())
 	info := c.ep.Info
 	info.Model = c.ep.Model
-	if info.ContextWindow == 0 {
-		info.ContextWindow = DefaultContextWindow
-	}
+	cp := c.caps.get()
+	info.Vision = cp.vision
+	info.FunctionCalling = cp.tools
+	info.StructuredOutput = cp.ledger == modeSchema || (cp.llamaSchema && cp.ledger != modePlain)
+	info.JSONOutput = cp.ledger != modePlain
+	info.ContextWindow = c.window()
 	return info
 }
 
-// Complete implements Client.
+// Learnt returns the step-downs the client has made so far.
+func (c *client) Learnt() []StepDown { return c.caps.steps() }
+
+// Complete implements Client. The request is shaped for the endpoint; a
+// transient failure is retried as it was, while a refusal is recognised by
+// its words, the endpoint's caps step down, and the request is sent again
+// changed. A request is never sent again unchanged after a refusal.
 func (c *client) Complete(ctx context.Context, req Request) (*Response, error) {
-	creq := openai.ChatCompletionRequest{
-		Model:          c.ep.Model,
-		Messages:       req.Messages,
-		Tools:          req.Tools,
-		ToolChoice:     req.ToolChoice,
-		ResponseFormat: req.ResponseFormat,
-	}
-	var key string
-	if c.cache != nil {
-		key = cacheKey(creq)
-		if resp, ok := c.cache.get(key); ok {
-			if req.OnDelta != nil && resp.Content != "" {
-				req.OnDelta(resp.Content)
+	c.discover(ctx)
+	c.flushNotices()
+	var (
+		lastSent []byte
+		lastErr  *Error
+		scale    = 1
+		cut      *Response // a reply cut by the cap, while one with room is tried
+		cutCap   int
+	)
+	for range maxReshapes {
+		cp := c.caps.get()
+		sh, err := c.shape(req, cp, scale)
+		if err != nil {
+			if cut != nil {
+				return cut, nil
+			}
+			return nil, err
+		}
+		if cut != nil && sh.maxTokens <= cutCap {
+			return cut, nil // no more room to give
+		}
+		stream := req.OnDelta != nil && cp.stream
+		var key string
+		if c.cache != nil {
+			if key, err = cacheKey(sh.wire); err == nil {
+				if resp, ok := c.cache.get(key); ok {
+					if req.OnDelta != nil && resp.Content != "" {
+						req.OnDelta(resp.Content)
+					}
+					return resp, nil
+				}
+			}
+		}
+		body, err := sh.body(stream, cp)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: write request: %w", c.ep, err)
+		}
+		if lastSent != nil && bytes.Equal(body, lastSent) {
+			return nil, lastErr
+		}
+		resp, e := c.send(ctx, sh, body, stream, req.OnDelta)
+		if e == nil {
+			if resp.FinishReason == finishLength && scale == 1 && wantsWhole(req, resp) {
+				// A JSON or tool-call reply cut by m1's own cap: once
+				// more with room, rather than a ledger that does not
+				// parse or tool-call markup passed off as an answer.
+				scale, cut, cutCap = ReasoningFactor, resp, sh.maxTokens
+				continue
+			}
+			if resp.Usage.Total() == 0 && !resp.Cached {
+				resp.Usage.PromptTokens = sh.promptTokens
+				resp.Usage.CompletionTokens = estimateCompletion(resp)
+				resp.Usage.Estimated = true
+			}
+			if c.cache != nil && key != "" {
+				// A cache that cannot be written costs money later, not
+				// correctness now; the answer still goes back.
+				_ = c.cache.put(key, resp)
 			}
 			return resp, nil
 		}
+		if cut != nil {
+			return cut, nil // the cut reply is still an answer
+		}
+		var me *Error
+		if !errors.As(e, &me) || me.quirk == nil || me.Kind != ErrRefused {
+			return nil, e
+		}
+		change := c.caps.stepDown(me.quirk, me.Err.Error())
+		if change == "" {
+			me.hint = "m1 has no other way to send this request; " + refusalHint(me.quirk)
+			return nil, me
+		}
+		d := StepDown{Quirk: me.quirk.Name, Said: me.Said(), Status: me.StatusCode, Change: change}
+		c.caps.record(d)
+		if c.opts.onStepDown != nil {
+			c.opts.onStepDown(d)
+		}
+		lastSent, lastErr = body, me
 	}
-	resp, err := c.retry(ctx, creq, req.OnDelta)
-	if err != nil {
-		return nil, err
-	}
-	if resp.Usage.Total() == 0 {
-		resp.Usage.PromptTokens = estimatePrompt(creq.Messages)
-		resp.Usage.CompletionTokens = estimateCompletion(resp)
-	}
-	if c.cache != nil {
-		// A cache that cannot be written costs money later, not
-		// correctness now; the answer still goes back.
-		_ = c.cache.put(key, resp)
-	}
-	return resp, nil
+	return nil, lastErr
 }
 
-// retry makes attempts until one succeeds, an error cannot be retried, the
-// retries run out or ctx ends.
-func (c *client) retry(ctx context.Context, creq openai.ChatCompletionRequest, onDelta func(string)) (*Response, error) {
+// maxReshapes bounds how many times one call is shaped again after
+// refusals; every step-down can be taken once only, so this is never
+// reached in practice.
+const maxReshapes = 16
+
+const finishLength = "length"
+
+// wantsWhole reports whether a reply cut by the cap is useless in part: a
+// JSON object asked for, or tool calls offered.
+func wantsWhole(req Request, resp *Response) bool {
+	return req.ResponseFormat != nil || (len(req.Tools) > 0 && len(resp.ToolCalls) == 0)
+}
+
+func refusalHint(q *Quirk) string {
+	return "the server refused it (" + q.Name + "): " + q.Handling
+}
+
+// body writes the wire request, streamed or not.
+func (s *shaped) body(stream bool, cp caps) ([]byte, error) {
+	w := *s.wire
+	w.Stream = stream
+	if stream && cp.streamOptions {
+		w.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
+	return w.body()
+}
+
+// send makes attempts of one body until one succeeds, an error cannot be
+// retried, the retries run out or ctx ends. Transient failures (5xx, 429,
+// dropped connections) are retried as they were; refusals go back to
+// Complete, which changes the request.
+func (c *client) send(ctx context.Context, sh *shaped, body []byte, stream bool, onDelta func(string)) (*Response, error) {
 	var sink *deltaSink
 	if onDelta != nil {
 		sink = &deltaSink{f: onDelta}
 	}
-	refused := 0
+	var (
+		tries, refused, timeouts int
+		rateWaited               time.Duration
+	)
 	for attempt := 1; ; attempt++ {
 		if ctx.Err() != nil {
 			return nil, c.cancelled(ctx)
 		}
-		resp, info, err := c.attempt(ctx, creq, sink)
+		resp, err := c.attempt(ctx, sh, body, stream, sink)
 		if err == nil {
 			return resp, nil
 		}
 		if ctx.Err() != nil {
 			return nil, c.cancelled(ctx)
 		}
-		e := c.classify(err, info)
+		e := c.classify(err)
 		e.Attempts = attempt
-		if e.refused {
-			refused++
-		}
-		// A refused connection means nothing listens; retry briefly in
-		// case the server is starting, then say so.
-		if !e.retryable || attempt > c.opts.maxRetries || refused > maxRefused {
+		if e.quirk != nil || !e.retryable {
 			return nil, e
 		}
-		wait := c.backoff(attempt)
-		if info != nil && info.retryAfter > 0 {
-			wait = min(info.retryAfter, MaxRetryAfter)
+		var wait time.Duration
+		note := ""
+		switch {
+		case e.rateLimit:
+			wait = e.wait
+			if wait <= 0 {
+				wait = c.backoff(attempt)
+			}
+			wait = min(wait, MaxRetryAfter)
+			if rateWaited+wait > c.opts.rateLimitWait {
+				e.hint = fmt.Sprintf("the server is rate-limiting this key; m1 waited %s in all. Try again later, or raise the limits of the plan", rateWaited.Round(time.Second))
+				return nil, e
+			}
+			rateWaited += wait
+		default:
+			tries++
+			if e.refused {
+				refused++
+			}
+			if e.timeout {
+				timeouts++
+				note = "the abandoned call may still be generated and billed"
+				if timeouts > 1 {
+					e.detail += "; the call was asked twice and each abandoned attempt may still have been billed"
+					return nil, e
+				}
+			}
+			// A refused connection means nothing listens; retry briefly
+			// in case the server is starting, then say so.
+			if tries > c.opts.maxRetries || refused > maxRefused {
+				return nil, e
+			}
+			wait = c.backoff(tries)
+			if e.wait > 0 {
+				wait = min(e.wait, MaxRetryAfter)
+			}
 		}
 		if c.opts.onRetry != nil {
-			c.opts.onRetry(Retry{Attempt: attempt, Wait: wait, Err: e})
+			c.opts.onRetry(Retry{Attempt: attempt, Wait: wait, Err: e, Note: note})
 		}
 		if err := c.opts.sleep(ctx, wait); err != nil {
 			return nil, c.cancelled(ctx)
@@ -276,54 +557,146 @@ func (c *client) retry(ctx context.Context, creq openai.ChatCompletionRequest, o
 // maxRefused is how many refused connections in a row are retried.
 const maxRefused = 2
 
-// attempt makes one call, streamed when the caller wants deltas and the
-// server can stream.
-func (c *client) attempt(ctx context.Context, creq openai.ChatCompletionRequest, sink *deltaSink) (*Response, *attemptInfo, error) {
-	if sink != nil && !c.noStream.Load() {
-		resp, info, err := c.stream(ctx, creq, sink)
-		if info != nil && info.plainBody != nil {
-			// The server ignored "stream": it will never stream.
-			c.noStream.Store(true)
-		}
-		if !streamRejected(err) {
-			return resp, info, err
-		}
-		c.noStream.Store(true)
+// chatURL is where chat completions go.
+func (c *client) chatURL() string {
+	base := strings.TrimRight(c.ep.BaseURL, "/")
+	if c.ep.Provider != ProviderAzure {
+		return base + "/chat/completions"
 	}
-	info := &attemptInfo{}
-	actx, cancel := context.WithTimeout(context.WithValue(ctx, attemptKey{}, info), c.opts.timeout)
+	return fmt.Sprintf("%s/openai/deployments/%s/chat/completions?api-version=%s",
+		base, url.PathEscape(c.deployment()), url.QueryEscape(c.ep.APIVersion))
+}
+
+// deployment is the Azure deployment: the configured one, else the model
+// name without the characters Azure does not allow, as go-openai derives
+// it (only 3.5 models lose their dots).
+func (c *client) deployment() string {
+	if c.ep.AzureDeployment != "" {
+		return c.ep.AzureDeployment
+	}
+	m := c.ep.Model
+	if strings.Contains(m, "3.5") {
+		m = strings.ReplaceAll(m, ".", "")
+	}
+	return strings.ReplaceAll(m, ":", "")
+}
+
+// authorize sets the request's credentials: a bearer token from the token
+// source, Azure's api-key header, or OpenAI's bearer key.
+func (c *client) authorize(ctx context.Context, r *http.Request) error {
+	switch {
+	case c.opts.token != nil:
+		tok, err := c.opts.token.Token(ctx)
+		if err != nil {
+			return &authError{err}
+		}
+		r.Header.Set("Authorization", "Bearer "+tok)
+	case c.ep.Provider == ProviderAzure:
+		r.Header.Set("api-key", c.ep.APIKey)
+	case c.ep.APIKey != "":
+		r.Header.Set("Authorization", "Bearer "+c.ep.APIKey)
+	}
+	return nil
+}
+
+// secret is what error texts must never show.
+func (c *client) secret() string { return c.ep.APIKey }
+
+// authError is a token that could not be had.
+type authError struct{ err error }
+
+func (e *authError) Error() string { return "get a token: " + e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
+
+// maxBody bounds a reply body read whole.
+const maxBody = 32 << 20
+
+// attempt makes one call and reads its reply.
+func (c *client) attempt(ctx context.Context, sh *shaped, body []byte, stream bool, sink *deltaSink) (*Response, error) {
+	var (
+		actx   context.Context
+		cancel func()
+		idle   *time.Timer
+	)
+	if stream {
+		cctx, ccancel := context.WithCancelCause(ctx)
+		actx, cancel = cctx, func() { ccancel(nil) }
+		// The timeout bounds each wait for the next chunk rather than the
+		// whole answer.
+		idle = time.AfterFunc(c.opts.timeout, func() { ccancel(errIdleStream) })
+		defer idle.Stop()
+	} else {
+		actx, cancel = context.WithTimeout(ctx, c.opts.timeout)
+	}
 	defer cancel()
-	r, err := c.api.CreateChatCompletion(actx, creq)
-	if err != nil {
-		if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
-			err = fmt.Errorf("%w: no answer within %s", errTimeout, c.opts.timeout)
+	timedOut := func(err error) error {
+		if ctx.Err() != nil {
+			return err
 		}
-		return nil, info, err
+		if stream && errors.Is(context.Cause(actx), errIdleStream) {
+			return fmt.Errorf("%w: no data for %s", errIdleStream, c.opts.timeout)
+		}
+		if !stream && errors.Is(actx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("%w: no answer within %s", errTimeout, c.opts.timeout)
+		}
+		return err
 	}
-	resp, err := fromCompletion(r)
+
+	hreq, err := http.NewRequestWithContext(actx, http.MethodPost, c.chatURL(), bytes.NewReader(body))
 	if err != nil {
-		return nil, info, err
+		return nil, err
 	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	}
+	if err := c.authorize(ctx, hreq); err != nil {
+		return nil, err
+	}
+	hresp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, timedOut(err)
+	}
+	defer hresp.Body.Close()
+	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
+		b, rerr := io.ReadAll(io.LimitReader(hresp.Body, 1<<20))
+		if rerr != nil && len(b) == 0 {
+			return nil, timedOut(rerr)
+		}
+		ae := parseAPIError(hresp.StatusCode, b)
+		if d := retryHint(hresp.Header, ae.message, time.Now()); d > 0 {
+			ae.retryDelay = d
+		}
+		if stream && (hresp.StatusCode == http.StatusMethodNotAllowed || hresp.StatusCode == http.StatusUnsupportedMediaType || hresp.StatusCode == http.StatusNotImplemented) {
+			ae.message = "streaming is not supported: " + ae.message
+		}
+		return nil, ae
+	}
+	if stream && strings.HasPrefix(hresp.Header.Get("Content-Type"), "text/event-stream") {
+		raw, err := c.readStream(hresp.Body, idle, sink)
+		if err != nil {
+			return nil, timedOut(err)
+		}
+		return normalize(raw, sh), nil
+	}
+	b, err := io.ReadAll(io.LimitReader(hresp.Body, maxBody))
+	if err != nil {
+		return nil, timedOut(err)
+	}
+	if stream {
+		// The server ignored "stream" and answered with a plain body, as
+		// some do: it will never stream.
+		c.caps.update(func(cp *caps) { cp.stream = false })
+	}
+	raw, err := decodeReply(b)
+	if err != nil {
+		return nil, err
+	}
+	resp := normalize(raw, sh)
 	if sink != nil {
 		sink.start()
 		sink.write(resp.Content)
 	}
-	return resp, info, nil
-}
-
-// fromCompletion takes the first choice of a plain reply.
-func fromCompletion(r openai.ChatCompletionResponse) (*Response, error) {
-	if len(r.Choices) == 0 {
-		return nil, fmt.Errorf("%w: reply has no choices", ErrMalformed)
-	}
-	ch := r.Choices[0]
-	resp := &Response{
-		Content:      ch.Message.Content,
-		ToolCalls:    ch.Message.ToolCalls,
-		FinishReason: string(ch.FinishReason),
-	}
-	resp.Usage.PromptTokens = r.Usage.PromptTokens
-	resp.Usage.CompletionTokens = r.Usage.CompletionTokens
 	return resp, nil
 }
 
@@ -358,63 +731,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// attemptKey carries an *attemptInfo in a request's context to the
-// transport, which fills it in: go-openai keeps response headers from its
-// errors.
-type attemptKey struct{}
-
-type attemptInfo struct {
-	status     int
-	retryAfter time.Duration
-	// plainBody is a JSON body a server sent in answer to a streaming
-	// request, as servers that cannot stream do.
-	plainBody []byte
-}
-
-// maxPlainBody bounds a JSON reply read in place of a stream.
-const maxPlainBody = 32 << 20
-
-type captureTransport struct{ base http.RoundTripper }
-
-func (t captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	if info, ok := req.Context().Value(attemptKey{}).(*attemptInfo); ok {
-		info.status = resp.StatusCode
-		info.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		if resp.StatusCode == http.StatusOK && req.Header.Get("Accept") == "text/event-stream" &&
-			strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-			// Take the body before go-openai's stream reader, which would
-			// skip it line by line as not being events.
-			body, err := io.ReadAll(io.LimitReader(resp.Body, maxPlainBody))
-			resp.Body.Close()
-			if err != nil {
-				return nil, err
-			}
-			info.plainBody = body
-			resp.Body = io.NopCloser(strings.NewReader(""))
-		}
-	}
-	return resp, nil
-}
-
-// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		return time.Duration(max(0, secs) * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
-	}
-	return 0
 }
 
 // deltaSink passes streamed content to the caller across retries. A retry

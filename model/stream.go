@@ -1,7 +1,8 @@
 package model
 
 import (
-	"context"
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,91 +13,163 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 )
 
-// stream makes one streaming call and assembles the answer. A stream that
-// ends without a finish reason was cut off and is an error, so a half
-// answer never passes for a whole one.
-func (c *client) stream(ctx context.Context, creq openai.ChatCompletionRequest, sink *deltaSink) (*Response, *attemptInfo, error) {
-	sink.start()
-	creq.Stream = true
-	creq.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
+// maxStream bounds the bytes of one streamed reply.
+const maxStream = 64 << 20
 
-	info := &attemptInfo{}
-	actx, cancel := context.WithCancelCause(context.WithValue(ctx, attemptKey{}, info))
-	defer cancel(nil)
-	// The timeout bounds each wait for the next chunk rather than the whole
-	// answer.
-	idle := time.AfterFunc(c.opts.timeout, func() { cancel(errIdleStream) })
-	defer idle.Stop()
-	stalled := func(err error) error {
-		if ctx.Err() == nil && errors.Is(context.Cause(actx), errIdleStream) {
-			return fmt.Errorf("%w: no data for %s", errIdleStream, c.opts.timeout)
-		}
-		return err
+// readStream reads a server-sent event stream into a raw reply. Besides
+// OpenAI's "data:" lines it reads llama.cpp's "error: {…}" line (a failed
+// stream is HTTP 200 with that line, then [DONE]; llama.md finding 3), an
+// "event: error" followed by its data, and a data chunk that is an error
+// body. A stream that ends with [DONE] is whole even without a finish
+// reason; one that ends without [DONE] or a finish reason was cut off, so
+// half an answer never passes for a whole one.
+func (c *client) readStream(body io.Reader, idle *time.Timer, sink *deltaSink) (rawReply, error) {
+	if sink != nil {
+		sink.start()
 	}
-
-	s, err := c.api.CreateChatCompletionStream(actx, creq)
-	if err != nil {
-		return nil, info, stalled(err)
-	}
-	defer s.Close()
-	if info.plainBody != nil {
-		var r openai.ChatCompletionResponse
-		if err := json.Unmarshal(info.plainBody, &r); err != nil {
-			return nil, info, fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-		resp, err := fromCompletion(r)
-		if err == nil {
-			sink.write(resp.Content)
-		}
-		return resp, info, err
-	}
-
+	r := bufio.NewReaderSize(io.LimitReader(body, maxStream), 64<<10)
 	var (
-		content strings.Builder
-		calls   []openai.ToolCall
-		usage   *openai.Usage
-		finish  openai.FinishReason
+		raw       rawReply
+		content   strings.Builder
+		reasoning strings.Builder
+		calls     []openai.ToolCall
+		done      bool
+		nextIsErr bool
+		gate      thinkGate
 	)
-	for {
-		chunk, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
+	for !done {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 && idle != nil {
+			idle.Reset(c.opts.timeout)
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) > 0 {
+			field, value, _ := bytes.Cut(line, []byte(":"))
+			value = bytes.TrimSpace(value)
+			switch string(field) {
+			case "event":
+				nextIsErr = string(value) == "error"
+			case "error":
+				return raw, streamError(value)
+			case "data":
+				if string(value) == "[DONE]" {
+					done = true
+					break
+				}
+				if nextIsErr {
+					return raw, streamError(value)
+				}
+				var chunk wireResponse
+				if err := json.Unmarshal(value, &chunk); err != nil {
+					return raw, fmt.Errorf("%w: stream chunk: %w", ErrMalformed, err)
+				}
+				if len(chunk.Error) > 0 && !bytes.Equal(bytes.TrimSpace(chunk.Error), []byte("null")) {
+					return raw, streamError(value)
+				}
+				if chunk.Usage != nil {
+					raw.usage = chunk.Usage
+				}
+				for _, ch := range chunk.Choices {
+					if ch.Index != 0 {
+						continue
+					}
+					d, th := contentText(ch.Delta.Content)
+					th = th + ch.Delta.ReasoningContent + reasoningText(ch.Delta.Reasoning)
+					reasoning.WriteString(th)
+					if d != "" {
+						content.WriteString(d)
+						if sink != nil {
+							gate.feed(sink, content.String())
+						}
+					}
+					for _, tc := range ch.Delta.ToolCalls {
+						calls = mergeToolCalls(calls, []openai.ToolCall{{
+							Index: tc.Index, ID: tc.ID, Type: openai.ToolType(tc.Type),
+							Function: openai.FunctionCall{Name: tc.Function.Name, Arguments: argumentsText(tc.Function.Arguments)},
+						}})
+					}
+					if ch.FinishReason != nil && *ch.FinishReason != "" {
+						raw.finish = *ch.FinishReason
+					}
+				}
+			}
 		}
 		if err != nil {
-			return nil, info, stalled(err)
-		}
-		idle.Reset(c.opts.timeout)
-		if chunk.Usage != nil {
-			usage = chunk.Usage
-		}
-		for _, ch := range chunk.Choices {
-			if ch.Index != 0 {
-				continue
+			if errors.Is(err, io.EOF) {
+				break
 			}
-			if d := ch.Delta.Content; d != "" {
-				content.WriteString(d)
-				sink.write(d)
-			}
-			calls = mergeToolCalls(calls, ch.Delta.ToolCalls)
-			if ch.FinishReason != "" {
-				finish = ch.FinishReason
-			}
+			return raw, err
 		}
 	}
-	if finish == "" {
-		return nil, info, errStreamCut
+	if !done && raw.finish == "" {
+		return raw, errStreamCut
 	}
-	// Indexes only order the fragments; they do not belong in a message
-	// sent back to the model.
-	for i := range calls {
-		calls[i].Index = nil
+	raw.content, raw.reasoning = content.String(), reasoning.String()
+	for _, tc := range calls {
+		raw.calls = append(raw.calls, rawCall{id: tc.ID, name: tc.Function.Name, args: tc.Function.Arguments})
 	}
-	resp := &Response{Content: content.String(), ToolCalls: calls, FinishReason: string(finish)}
-	if usage != nil {
-		resp.Usage.PromptTokens = usage.PromptTokens
-		resp.Usage.CompletionTokens = usage.CompletionTokens
+	return raw, nil
+}
+
+// streamError reads the payload of an error event: an error object, or a
+// body holding one under "error".
+func streamError(payload []byte) error {
+	var wrapped struct {
+		Error json.RawMessage `json:"error"`
 	}
-	return resp, info, nil
+	body := payload
+	if json.Unmarshal(payload, &wrapped) == nil && len(wrapped.Error) > 0 {
+		body = payload
+	} else {
+		body = append(append([]byte(`{"error":`), payload...), '}')
+	}
+	e := parseAPIError(200, body)
+	e.inStream = true
+	var code struct {
+		Code any `json:"code"`
+	}
+	if json.Unmarshal(payload, &code) == nil {
+		if n, ok := code.Code.(float64); ok && n >= 400 {
+			// llama.cpp says which status it would have sent.
+			e.status = int(n)
+		}
+	}
+	return e
+}
+
+// thinkGate holds back a leading think block from the streamed preview:
+// what the team acts on starts after it (SplitThink does the same to the
+// whole reply).
+type thinkGate struct{ shown string }
+
+// feed passes to sink what of the content so far may be shown.
+func (g *thinkGate) feed(sink *deltaSink, content string) {
+	visible := visibleText(content)
+	if strings.HasPrefix(visible, g.shown) {
+		sink.write(visible[len(g.shown):])
+	} else {
+		// A closing tag turned what was shown into thinking: the preview
+		// starts again.
+		sink.start()
+		sink.write(visible)
+	}
+	g.shown = visible
+}
+
+// visibleText is the content so far without a leading think block, and
+// without a start that may still become one.
+func visibleText(content string) string {
+	rest, think := SplitThink(content)
+	if think == "" && rest == content {
+		t := strings.TrimLeft(content, " \t\r\n")
+		for _, tag := range thinkTags {
+			// "<thi" may become "<think>": wait for more.
+			if t != "" && strings.HasPrefix("<"+tag+">", t) {
+				return ""
+			}
+		}
+	}
+	return rest
 }
 
 // mergeToolCalls adds streamed tool call fragments to calls. Fragments

@@ -32,11 +32,42 @@ const (
 // history of the earlier turns in a progress-ledger prompt.
 const HistorySource = "History"
 
-// compact keeps a thread within budget tokens: the first message (the task
-// ledger) and the latest keep messages stay whole, older ones are cut to
-// their head, oldest first, until the estimate fits. Images of shortened
+// messageShare is the part of the budget one message may take in any
+// prompt: a 2 MB reply must not make every later prompt 2 MB (the
+// transcript keeps it whole).
+const messageShare = 4
+
+// capMessages cuts every message larger than budget/messageShare tokens to
+// its head and tail. A budget of 0 leaves the thread as it is.
+func capMessages(thread []agent.Message, budget int) []agent.Message {
+	limit := budget / messageShare
+	if limit <= 0 {
+		return thread
+	}
+	var out []agent.Message
+	for i, m := range thread {
+		if model.EstimateTokens(m.Content) <= limit {
+			continue
+		}
+		if out == nil {
+			out = make([]agent.Message, len(thread))
+			copy(out, thread)
+		}
+		out[i].Content = model.FitText(m.Content, limit)
+	}
+	if out == nil {
+		return thread
+	}
+	return out
+}
+
+// compact keeps a thread within budget tokens: no message takes more than
+// its share of the budget, the first message (the task ledger) and the
+// latest keep messages stay otherwise whole, older ones are cut to their
+// head, oldest first, until the estimate fits. Images of shortened
 // messages are dropped; only the latest picture matters to the model.
 func compact(thread []agent.Message, budget, keep int) []agent.Message {
+	thread = capMessages(thread, budget)
 	total := 0
 	for _, m := range thread {
 		total += model.EstimateTokens(m.Content)
@@ -61,11 +92,13 @@ func compact(thread []agent.Message, budget, keep int) []agent.Message {
 }
 
 // agentView is the thread as an agent sees it when it acts: the task
-// ledger and the latest keep messages whole, every older message cut to its
-// head without its images. An agent acts on the latest instruction and what
-// just happened; the task ledger carries the facts and the plan.
-func agentView(thread []agent.Message, keep int) []agent.Message {
-	return compact(thread, 0, keep)
+// ledger and the latest keep messages whole (each within its share of
+// budget), every older message cut to its head without its images. An
+// agent acts on the latest instruction and what just happened; the task
+// ledger carries the facts and the plan. Each agent also fits its own
+// prompt to its own model's window (model.FitMessages).
+func agentView(thread []agent.Message, keep, budget int) []agent.Message {
+	return compact(capMessages(thread, budget), 0, keep)
 }
 
 // ledgerView is the thread as the progress ledger sees it on every turn:

@@ -15,45 +15,23 @@ import (
 	"github.com/m1-project/m1/model"
 )
 
-// ledgerMode is how the progress ledger is asked for, from the model's
-// capabilities.
-type ledgerMode int
-
-const (
-	ledgerPlain  ledgerMode = iota // prompt only
-	ledgerJSON                     // response_format json_object
-	ledgerSchema                   // response_format json_schema
-)
-
-func modeFor(info model.Info) ledgerMode {
-	switch {
-	case info.StructuredOutput:
-		return ledgerSchema
-	case info.JSONOutput:
-		return ledgerJSON
-	}
-	return ledgerPlain
-}
-
 // ledgerKeys are the five keys of the progress ledger, in prompt order.
 var ledgerKeys = []string{"is_request_satisfied", "is_in_loop", "is_progress_being_made", "next_speaker", "instruction_or_question"}
 
-// responseFormat returns the response_format for mode, or nil for plain.
-func responseFormat(mode ledgerMode, names []string) *openai.ChatCompletionResponseFormat {
-	switch mode {
-	case ledgerJSON:
-		return &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject}
-	case ledgerSchema:
-		return &openai.ChatCompletionResponseFormat{
-			Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
-			JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{
-				Name:   "progress_ledger",
-				Schema: ledgerSchemaFor(names),
-				Strict: true,
-			},
-		}
+// responseFormat asks for the ledger's JSON schema. How it is sent — as
+// json_schema, llama.cpp's json_object plus schema, json_object, or not at
+// all — is the model client's business: it knows what the endpoint takes
+// and steps down when the server refuses one. The prompt asks for the JSON
+// in words too, so the ledger comes back whichever way it was sent.
+func responseFormat(names []string) *openai.ChatCompletionResponseFormat {
+	return &openai.ChatCompletionResponseFormat{
+		Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
+		JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{
+			Name:   "progress_ledger",
+			Schema: ledgerSchemaFor(names),
+			Strict: true,
+		},
 	}
-	return nil
 }
 
 type rawSchema map[string]any
@@ -181,12 +159,16 @@ func normalizeKeys(fields map[string]json.RawMessage) map[string]json.RawMessage
 // reply full of braces costs little.
 const maxCandidates = 64
 
-// extractObject finds the progress ledger's JSON object in s, skipping code
-// fences and prose around it. Prose may hold braces of its own, so each
-// balanced {...} is tried in turn; the first that decodes and holds a
-// ledger key wins, after unwrapping a wrapper object. When none does, the
-// first problem found is reported.
+// extractObject finds the progress ledger's JSON object in s, skipping a
+// think block, code fences and prose around it. Prose may hold braces of
+// its own, so each balanced {...} is tried in turn; the last that decodes
+// and holds a ledger key wins (a model that drafts first answers last),
+// after unwrapping a wrapper object. When none does, the first problem
+// found is reported.
 func extractObject(s string) (map[string]json.RawMessage, error) {
+	// The model client takes think blocks out of replies; a reply that
+	// reached here some other way is read the same way.
+	s, _ = model.SplitThink(s)
 	if strings.IndexByte(s, '{') < 0 {
 		if strings.TrimSpace(s) == "" {
 			return nil, errors.New("the reply is empty; a JSON object was expected")
@@ -196,6 +178,7 @@ func extractObject(s string) (map[string]json.RawMessage, error) {
 	var (
 		first    map[string]json.RawMessage
 		firstErr error
+		found    map[string]json.RawMessage
 	)
 	tried := 0
 	for i := 0; i < len(s) && tried < maxCandidates; i++ {
@@ -207,12 +190,18 @@ func extractObject(s string) (map[string]json.RawMessage, error) {
 		if err == nil {
 			obj = unwrap(obj)
 			if hasLedgerKey(obj) {
-				return obj, nil
+				found = obj
+				// Skip the object's inside: its items are not ledgers.
+				i += objectLen(s[i:]) - 1
+				continue
 			}
 		}
 		if first == nil && firstErr == nil {
 			first, firstErr = obj, err
 		}
+	}
+	if found != nil {
+		return found, nil
 	}
 	if firstErr != nil {
 		return nil, firstErr
@@ -254,6 +243,31 @@ func decodeObject(s string) (map[string]json.RawMessage, error) {
 		}
 	}
 	return nil, errors.New("the JSON object is cut off (unbalanced braces)")
+}
+
+// objectLen is the length of the balanced object s starts with, or len(s).
+func objectLen(s string) int {
+	depth, inString, escaped := 0, false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{':
+			depth++
+		case c == '}':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return len(s)
 }
 
 // unwrap descends into a wrapper such as {"ledger": {...}}: an object

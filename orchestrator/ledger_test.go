@@ -125,7 +125,7 @@ func TestParseLedgerRejects(t *testing.T) {
 		{"single quotes", strings.ReplaceAll(validLedger, `"`, `'`), "does not parse"},
 		{"python dict", strings.NewReplacer(`"`, `'`, "false", "False", "true", "True").Replace(validLedger), "does not parse"},
 		{"yaml", "is_request_satisfied:\n  reason: no\n  answer: false\nnext_speaker:\n  answer: Coder\n", "no JSON object"},
-		{"list of items", `[{"is_request_satisfied": {"reason": "no", "answer": false}}, {"is_in_loop": {"reason": "no", "answer": false}}]`, "lacks the key(s) is_in_loop"},
+		{"list of items", `[{"is_request_satisfied": {"reason": "no", "answer": false}}, {"is_in_loop": {"reason": "no", "answer": false}}]`, "lacks the key(s) is_request_satisfied"},
 		{"bool answer object", strings.Replace(validLedger, `"answer": false`, `"answer": {"value": false}`, 1), "not true or false"},
 		{"speaker object", strings.Replace(validLedger, `"Coder"`, `{"name": "Coder"}`, 1), "not on the team"},
 		{"null speaker", strings.Replace(validLedger, `"Coder"`, `null`, 1), "next_speaker: answer is null"},

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -205,7 +206,7 @@ func (o *Orchestrator) work(ctx context.Context) error {
 
 func (o *Orchestrator) makePlan(ctx context.Context) error {
 	team := teamDescription(o.team)
-	msgs := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: factsPrompt(o.st.Task)}}
+	msgs := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: factsPrompt(o.task())}}
 	// A follow-up request sees the earlier work.
 	if len(o.st.Thread) > 0 {
 		msgs = append(o.threadMessages(), msgs...)
@@ -221,21 +222,21 @@ func (o *Orchestrator) makePlan(ctx context.Context) error {
 // user review it when a reviewer is set, and keeps both. The outer loop
 // starts over with them.
 func (o *Orchestrator) factsAndPlan(ctx context.Context, msgs []openai.ChatCompletionMessage, planAsk, team string) error {
-	facts, err := o.askText(ctx, msgs)
+	facts, reasoning, err := o.askText(ctx, msgs, model.CallText)
 	if err != nil {
 		return fmt.Errorf("gather facts: %w", err)
 	}
 	o.st.Facts = facts
-	o.emitText(agent.EventFacts, facts)
+	o.emitText(agent.EventFacts, facts, reasoning)
 	msgs = append(msgs,
 		openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: facts},
 		openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: planAsk})
-	plan, err := o.askText(ctx, msgs)
+	plan, reasoning, err := o.askText(ctx, msgs, model.CallText)
 	if err != nil {
 		return fmt.Errorf("make plan: %w", err)
 	}
 	msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: plan})
-	if plan, err = o.review(ctx, msgs, plan, team); err != nil {
+	if plan, err = o.review(ctx, msgs, plan, reasoning, team); err != nil {
 		return err
 	}
 	o.st.Plan = plan
@@ -245,8 +246,8 @@ func (o *Orchestrator) factsAndPlan(ctx context.Context, msgs []openai.ChatCompl
 
 // review shows plan to the user when a reviewer is set and revises it with
 // their feedback until they accept it (bounded).
-func (o *Orchestrator) review(ctx context.Context, msgs []openai.ChatCompletionMessage, plan, team string) (string, error) {
-	o.emitText(agent.EventPlan, plan)
+func (o *Orchestrator) review(ctx context.Context, msgs []openai.ChatCompletionMessage, plan, reasoning, team string) (string, error) {
+	o.emitText(agent.EventPlan, plan, reasoning)
 	if o.opts.ReviewPlan == nil {
 		return plan, nil
 	}
@@ -259,12 +260,12 @@ func (o *Orchestrator) review(ctx context.Context, msgs []openai.ChatCompletionM
 			return plan, nil
 		}
 		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: revisePlanPrompt(team, feedback)})
-		plan, err = o.askText(ctx, msgs)
+		plan, reasoning, err = o.askText(ctx, msgs, model.CallText)
 		if err != nil {
 			return "", fmt.Errorf("revise plan: %w", err)
 		}
 		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: plan})
-		o.emitText(agent.EventPlan, plan)
+		o.emitText(agent.EventPlan, plan, reasoning)
 	}
 	return plan, nil
 }
@@ -275,7 +276,7 @@ func (o *Orchestrator) startOuterLoop(ctx context.Context) error {
 			return fmt.Errorf("reset %s: %w", a.Name(), err)
 		}
 	}
-	ledger := agent.NewMessage(agent.OrchestratorName, taskLedger(o.st.Earlier, o.st.Task, teamDescription(o.team), o.st.Facts, o.st.Plan))
+	ledger := agent.NewMessage(agent.OrchestratorName, taskLedger(o.st.Earlier, o.task(), teamDescription(o.team), o.st.Facts, o.st.Plan))
 	o.st.Thread = []agent.Message{ledger}
 	o.st.InLoop = true
 	o.st.Stalls = 0
@@ -294,7 +295,7 @@ func (o *Orchestrator) turn(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	o.st.Turns++
-	ledger, err := o.progressLedger(ctx)
+	ledger, reasoning, err := o.progressLedger(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
@@ -312,7 +313,7 @@ func (o *Orchestrator) turn(ctx context.Context) (bool, error) {
 		return false, o.maybeReplan(ctx)
 	}
 	if ledger.IsRequestSatisfied.Answer {
-		o.emitLedger(ledger)
+		o.emitLedger(ledger, reasoning)
 		return true, nil
 	}
 	if !ledger.IsProgressBeingMade.Answer || ledger.IsInLoop.Answer {
@@ -320,16 +321,17 @@ func (o *Orchestrator) turn(ctx context.Context) (bool, error) {
 	} else if o.st.Stalls > 0 {
 		o.st.Stalls--
 	}
-	o.emitLedger(ledger)
+	o.emitLedger(ledger, reasoning)
 	if o.st.Stalls >= o.opts.MaxStalls {
 		return false, o.maybeReplan(ctx)
 	}
 	return false, o.step(ctx, ledger)
 }
 
-func (o *Orchestrator) emitLedger(l agent.Ledger) {
+func (o *Orchestrator) emitLedger(l agent.Ledger, reasoning string) {
 	ev := agent.NewEvent(agent.EventLedger, agent.OrchestratorName)
 	ev.Ledger = &l
+	ev.Reasoning = reasoning
 	ev.Turn, ev.Stalls = o.st.Turns, o.st.Stalls
 	o.emit(ev)
 }
@@ -348,7 +350,7 @@ func (o *Orchestrator) maybeReplan(ctx context.Context) error {
 	o.emit(ev)
 
 	team := teamDescription(o.team)
-	msgs := append(o.threadMessages(), openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: updateFactsPrompt(o.st.Task, o.st.Facts)})
+	msgs := append(o.threadMessages(), openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: updateFactsPrompt(o.task(), model.FitText(o.st.Facts, o.opts.ContextBudget/4))})
 	if err := o.factsAndPlan(ctx, msgs, updatePlanPrompt(team), team); err != nil {
 		return err
 	}
@@ -365,21 +367,27 @@ func (o *Orchestrator) step(ctx context.Context, l agent.Ledger) error {
 	o.st.Thread = append(o.st.Thread, instr)
 	o.emitMessage(instr)
 
-	reply, err := speaker.Step(ctx, agent.Turn{Thread: agentView(o.st.Thread, keepFull), Emit: o.emit})
+	reply, err := speaker.Step(ctx, agent.Turn{Thread: agentView(o.st.Thread, keepFull, o.opts.ContextBudget), Emit: o.emit})
 	if err != nil && ctx.Err() == nil && errors.Is(err, model.ErrContextLength) {
 		// The agent's own additions overflowed the model's context: one
 		// retry with a much tighter view of the thread.
 		o.warn(speaker.Name(), err)
-		reply, err = speaker.Step(ctx, agent.Turn{Thread: agentView(o.st.Thread, 2), Emit: o.emit})
+		reply, err = speaker.Step(ctx, agent.Turn{Thread: agentView(o.st.Thread, 2, o.opts.ContextBudget/4), Emit: o.emit})
 	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if errors.Is(err, model.ErrToolsUnsupported) {
+			return o.dropAgent(speaker, err)
+		}
 		ev := agent.NewEvent(agent.EventError, speaker.Name())
-		ev.Content = err.Error()
+		ev.Content = errorDetail(err)
 		o.emit(ev)
-		reply = agent.NewMessage(speaker.Name(), fmt.Sprintf("%s could not complete the step: %v", speaker.Name(), err))
+		// One short line into the thread: every later prompt carries it,
+		// and a server's error may echo the whole request, screenshots
+		// included. The error event above keeps more for the transcript.
+		reply = agent.NewMessage(speaker.Name(), fmt.Sprintf("%s could not complete the step: %s", speaker.Name(), model.Cause(err)))
 	}
 	if reply.Source == "" {
 		reply.Source = speaker.Name()
@@ -393,6 +401,41 @@ func (o *Orchestrator) step(ctx context.Context, l agent.Ledger) error {
 	o.st.addUsage(reply.Source, reply.Usage)
 	o.st.Thread = append(o.st.Thread, reply)
 	o.emitMessage(reply)
+	return nil
+}
+
+// errorDetail is an error's text for the transcript: a model error with
+// the server's words at some length, never image data.
+func errorDetail(err error) string {
+	var me *model.Error
+	if errors.As(err, &me) && me.Detail() != me.Said() {
+		return err.Error() + "\nThe server said: " + me.Detail()
+	}
+	return err.Error()
+}
+
+// dropAgent takes an agent whose model cannot call tools off the team for
+// the rest of the run and says so in the thread, so the next ledger plans
+// without it (Ollama's "does not support tools", microsoft/magentic-ui#206).
+func (o *Orchestrator) dropAgent(a agent.Agent, err error) error {
+	name := a.Name()
+	i := slices.IndexFunc(o.team, func(t agent.Agent) bool { return t.Name() == name })
+	if i >= 0 {
+		o.team = slices.Delete(slices.Clone(o.team), i, i+1)
+		o.names = slices.Delete(slices.Clone(o.names), i, i+1)
+	}
+	ev := agent.NewEvent(agent.EventWarning, agent.OrchestratorName)
+	ev.Content = fmt.Sprintf("%s is taken off the team for the rest of the run: its model cannot call tools, which %s needs (%s)", name, name, model.Cause(err))
+	ev.Turn = o.st.Turns
+	o.emit(ev)
+	if len(o.team) == 0 {
+		return fmt.Errorf("no agent is left on the team: %w", err)
+	}
+	msg := agent.NewMessage(agent.OrchestratorName, fmt.Sprintf(
+		"%s has been taken off the team for the rest of this run: its model cannot call tools, which %s needs. The team is now: %s. Plan the remaining work without %s.",
+		name, name, strings.Join(o.names, ", "), name))
+	o.st.Thread = append(o.st.Thread, msg)
+	o.emitMessage(msg)
 	return nil
 }
 
@@ -419,29 +462,42 @@ type parseError struct{ err error }
 
 func (e parseError) Error() string { return "progress ledger: " + e.err.Error() }
 
-func (o *Orchestrator) progressLedger(ctx context.Context) (agent.Ledger, error) {
-	mode := modeFor(o.client.Info())
+func (o *Orchestrator) progressLedger(ctx context.Context) (agent.Ledger, string, error) {
 	msgs := append(o.ledgerMessages(), openai.ChatCompletionMessage{
 		Role:    openai.ChatMessageRoleUser,
-		Content: progressPrompt(o.st.Task, teamDescription(o.team), o.names, mode),
+		Content: progressPrompt(o.task(), teamDescription(o.team), o.names),
 	})
 	var lastErr error
 	for range o.opts.MaxJSONRetries {
-		reply, err := o.ask(ctx, msgs, responseFormat(mode, o.names))
+		resp, err := o.ask(ctx, msgs, responseFormat(o.names), model.CallLedger)
 		if err != nil {
-			return agent.Ledger{}, fmt.Errorf("progress ledger: %w", err)
+			return agent.Ledger{}, "", fmt.Errorf("progress ledger: %w", err)
 		}
-		l, err := ParseLedger(reply, o.names)
+		l, err := ParseLedger(resp.Content, o.names)
 		if err == nil {
-			return l, nil
+			return l, resp.Reasoning, nil
+		}
+		if resp.FinishReason == "length" {
+			err = fmt.Errorf("%w (the reply was cut off at the length limit: keep the reasons short)", err)
 		}
 		lastErr = err
 		msgs = append(msgs,
 			// An empty assistant message is refused by the API: say it was empty.
-			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: cmp.Or(strings.TrimSpace(reply), model.EmptyReplyPlaceholder)},
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: cmp.Or(strings.TrimSpace(cutRunes(resp.Content, maxEchoedReply)), model.EmptyReplyPlaceholder)},
 			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: ledgerRetryPrompt(err)})
 	}
-	return agent.Ledger{}, parseError{lastErr}
+	return agent.Ledger{}, "", parseError{lastErr}
+}
+
+// maxEchoedReply bounds an unusable ledger reply sent back with the retry
+// prompt: a runaway reply of megabytes must not be sent back whole.
+const maxEchoedReply = 4000
+
+// task is the request as prompts carry it: whole unless it is larger than
+// a quarter of the budget, in which case its head and tail are kept (the
+// transcript keeps it whole).
+func (o *Orchestrator) task() string {
+	return model.FitText(o.st.Task, o.opts.ContextBudget/4)
 }
 
 // threadMessages is the orchestrator's view of the whole thread, within
@@ -457,34 +513,79 @@ func (o *Orchestrator) ledgerMessages() []openai.ChatCompletionMessage {
 	return model.ThreadMessages(ledgerView(o.st.Thread, o.opts.ContextBudget), agent.OrchestratorName, o.client.Info().Vision)
 }
 
-// ask makes one orchestrator call and accounts its usage. A context-length
-// error gets one retry with the thread compacted harder.
-func (o *Orchestrator) ask(ctx context.Context, msgs []openai.ChatCompletionMessage, format *openai.ChatCompletionResponseFormat) (string, error) {
-	resp, err := o.client.Complete(ctx, model.Request{Messages: msgs, ResponseFormat: format})
-	if err != nil && errors.Is(err, model.ErrContextLength) {
+// ask makes one orchestrator call and accounts its usage. A
+// context-length error gets one retry with the thread compacted harder; a
+// content filter's refusal one retry with the latest agent message cut to
+// its head, where a page's text that looks like instructions usually is.
+func (o *Orchestrator) ask(ctx context.Context, msgs []openai.ChatCompletionMessage, format *openai.ChatCompletionResponseFormat, kind model.CallKind) (*model.Response, error) {
+	req := model.Request{Messages: msgs, ResponseFormat: format, Kind: kind}
+	resp, err := o.client.Complete(ctx, req)
+	switch {
+	case err != nil && errors.Is(err, model.ErrContextLength):
 		o.warn(agent.OrchestratorName, err)
-		resp, err = o.client.Complete(ctx, model.Request{Messages: shrink(msgs), ResponseFormat: format})
+		req.Messages = shrink(msgs)
+		resp, err = o.client.Complete(ctx, req)
+	case err != nil && errors.Is(err, model.ErrContentFilter):
+		if cut, ok := cutLatestAgentMessage(msgs); ok {
+			ev := agent.NewEvent(agent.EventWarning, agent.OrchestratorName)
+			ev.Content = fmt.Sprintf("the server's content filter refused the prompt (%s); retrying once with the latest agent message cut to its head", model.Cause(err))
+			o.emit(ev)
+			req.Messages = cut
+			resp, err = o.client.Complete(ctx, req)
+		}
 	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	o.st.addUsage(agent.OrchestratorName, &resp.Usage)
-	return resp.Content, nil
+	return resp, nil
+}
+
+// filterHead is how much of a message a retry after a content filter's
+// refusal keeps.
+const filterHead = 300
+
+// cutLatestAgentMessage returns msgs with the latest message from an agent
+// (a user turn before the final prompt) cut to its head; false when there
+// is none.
+func cutLatestAgentMessage(msgs []openai.ChatCompletionMessage) ([]openai.ChatCompletionMessage, bool) {
+	for i := len(msgs) - 2; i >= 0; i-- {
+		m := msgs[i]
+		if m.Role != openai.ChatMessageRoleUser {
+			continue
+		}
+		out := slices.Clone(msgs)
+		text := m.Content
+		if len(m.MultiContent) > 0 {
+			text = ""
+			for _, p := range m.MultiContent {
+				text += p.Text
+			}
+		}
+		out[i] = openai.ChatCompletionMessage{Role: m.Role,
+			Content: cutRunes(text, filterHead) + "\n[... cut: the server's content filter refused this message; the full text is in the transcript]"}
+		return out, true
+	}
+	return nil, false
 }
 
 // errEmptyReply is a model that answered a text request with nothing, twice.
 var errEmptyReply = errors.New("the model returned an empty reply twice; try again, or a different model")
 
 // askText asks for a text that must not be empty (facts, a plan, the final
-// answer), once more when the reply is blank.
-func (o *Orchestrator) askText(ctx context.Context, msgs []openai.ChatCompletionMessage) (string, error) {
+// answer), once more when the reply is blank. It returns the text and the
+// model's reasoning, if it showed any.
+func (o *Orchestrator) askText(ctx context.Context, msgs []openai.ChatCompletionMessage, kind model.CallKind) (string, string, error) {
 	for range 2 {
-		text, err := o.ask(ctx, msgs, nil)
-		if err != nil || strings.TrimSpace(text) != "" {
-			return text, err
+		resp, err := o.ask(ctx, msgs, nil, kind)
+		if err != nil {
+			return "", "", err
+		}
+		if strings.TrimSpace(resp.Content) != "" {
+			return resp.Content, resp.Reasoning, nil
 		}
 	}
-	return "", errEmptyReply
+	return "", "", errEmptyReply
 }
 
 // warn says that a call was too long for the model and is retried shorter.
@@ -509,13 +610,13 @@ func shrink(msgs []openai.ChatCompletionMessage) []openai.ChatCompletionMessage 
 // finish asks for the final answer and closes the run. It uses the parent
 // context, so a run stopped by its own time limit can still answer.
 func (o *Orchestrator) finish(ctx context.Context, status, reason string, start time.Time) Result {
-	prompt := finalAnswerPrompt(o.st.Task)
+	prompt := finalAnswerPrompt(o.task())
 	if status != agent.StatusSuccess {
-		prompt = limitAnswerPrompt(o.st.Task, reason)
+		prompt = limitAnswerPrompt(o.task(), reason)
 	}
 	msgs := append(o.threadMessages(), openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: prompt})
 	before := o.st.Usage[agent.OrchestratorName]
-	answer, err := o.askText(ctx, msgs)
+	answer, reasoning, err := o.askText(ctx, msgs, model.CallFinal)
 	if err != nil {
 		if ctx.Err() != nil {
 			o.st.Status, o.st.StopReason = agent.StatusCancelled, "interrupted"
@@ -530,7 +631,9 @@ func (o *Orchestrator) finish(ctx context.Context, status, reason string, start 
 	// The message carries what its call cost, as every model reply does
 	// (the run's total already counts it).
 	after := o.st.Usage[agent.OrchestratorName]
-	final.Usage = &agent.Usage{PromptTokens: after.PromptTokens - before.PromptTokens, CompletionTokens: after.CompletionTokens - before.CompletionTokens}
+	final.Usage = &agent.Usage{PromptTokens: after.PromptTokens - before.PromptTokens, CompletionTokens: after.CompletionTokens - before.CompletionTokens,
+		CachedPromptTokens: after.CachedPromptTokens - before.CachedPromptTokens, Estimated: after.Estimated}
+	final.Reasoning = reasoning
 	o.st.Thread = append(o.st.Thread, final)
 	o.emitMessage(final)
 	o.st.FinalAnswer, o.st.Status, o.st.StopReason = answer, status, reason
@@ -548,9 +651,10 @@ func (o *Orchestrator) result(status, answer, reason string, d time.Duration, er
 		Replans: o.st.Replans, Usage: usage, Duration: d, Err: err}
 }
 
-func (o *Orchestrator) emitText(typ, content string) {
+func (o *Orchestrator) emitText(typ, content, reasoning string) {
 	ev := agent.NewEvent(typ, agent.OrchestratorName)
 	ev.Content = content
+	ev.Reasoning = reasoning
 	o.emit(ev)
 }
 
@@ -558,6 +662,7 @@ func (o *Orchestrator) emitMessage(m agent.Message) {
 	ev := agent.NewEvent(agent.EventMessage, m.Source)
 	ev.ID = m.ID
 	ev.Content = m.Content
+	ev.Reasoning = m.Reasoning
 	ev.ModelsUsage = m.Usage
 	ev.Images = m.Images
 	ev.Turn = o.st.Turns

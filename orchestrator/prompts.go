@@ -93,7 +93,7 @@ The plan:
 %s`, task, team, facts, plan)
 }
 
-func progressPrompt(task, team string, names []string, mode ledgerMode) string {
+func progressPrompt(task, team string, names []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `Recall the request:
 
@@ -120,9 +120,9 @@ To make progress, answer these questions:
   "next_speaker": {"reason": string, "answer": string},
   "instruction_or_question": {"reason": string, "answer": string}
 }`)
-	if mode == ledgerPlain {
-		b.WriteString("\n\nReply with the JSON object only: no code fences, no text before or after it.")
-	}
+	// Said in every mode: servers that ignore response_format (Anthropic's
+	// compatible endpoint, some llama.cpp builds) get the ledger anyway.
+	b.WriteString("\n\nReply with the JSON object only: no code fences, no text before or after it.")
 	return b.String()
 }
 

@@ -25,6 +25,15 @@ type Scenario struct {
 	NoStream bool `yaml:"no_stream"`
 	// StreamError makes the server reject streaming requests with HTTP 400.
 	StreamError bool `yaml:"stream_error"`
+	// Quirks are the quirk modes in force (see QuirkModes): the server
+	// then behaves as a real server does where it differs from OpenAI.
+	Quirks []string `yaml:"quirks"`
+	// Context is the window, in tokens, of the modes that have one
+	// (default DefaultContext).
+	Context int `yaml:"context"`
+	// Filter is the Go regexp azure-content-filter refuses (default
+	// DefaultFilter).
+	Filter string `yaml:"filter"`
 	// Rules are tried in order; the first whose criteria all match serves
 	// the request.
 	Rules []Rule `yaml:"rules"`
@@ -83,6 +92,10 @@ type Reply struct {
 	Cut bool `yaml:"cut"`
 	// Reset drops the connection without sending anything.
 	Reset bool `yaml:"reset"`
+
+	// Echo ends an error reply's message with "; messages = " and the
+	// whole request, as llama.cpp's parse errors do.
+	Echo bool `yaml:"echo"`
 
 	// Run is a test hook: a shell command the server runs with sh -c
 	// before it answers (and before Delay), so a test can break something

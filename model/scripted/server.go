@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,9 @@ type Server struct {
 	ctx    context.Context // ends on Close
 	cancel context.CancelFunc
 	once   sync.Once
+
+	quirks quirkSet
+	filter *regexp.Regexp
 
 	mu    sync.Mutex
 	next  []int // per rule: index of the next reply
@@ -46,6 +50,15 @@ type Recorded struct {
 	// Rule is the name of the rule that served the request, empty when
 	// none did.
 	Rule string
+	// Status is the HTTP status the server answered with (200 for a
+	// stream, also one that carried an error line).
+	Status int
+	// Quirk names the quirk mode that refused the request, empty when
+	// none did.
+	Quirk string
+	// Truncated is set when a context mode cut the prompt from the front
+	// before answering, as llama.cpp and Ollama do silently.
+	Truncated bool
 	// Received is when the request reached the server, before its body
 	// was read.
 	Received time.Time
@@ -83,12 +96,24 @@ func Listen(addr string, sc *Scenario) (*Server, error) {
 	if err := c.compile(); err != nil {
 		return nil, err
 	}
+	qs, err := newQuirkSet(c.Quirks)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", c.Name, err)
+	}
+	filter := c.Filter
+	if filter == "" {
+		filter = DefaultFilter
+	}
+	fre, err := regexp.Compile(filter)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: filter: %w", c.Name, err)
+	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("scripted server: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{sc: &c, ctx: ctx, cancel: cancel, next: make([]int, len(c.Rules))}
+	s := &Server{sc: &c, ctx: ctx, cancel: cancel, next: make([]int, len(c.Rules)), quirks: qs, filter: fre}
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.ts.Listener.Close()
 	s.ts.Listener = l
@@ -117,6 +142,9 @@ func (s *Server) Close() {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveQuirkRoute(w, r) {
+		return
+	}
 	switch {
 	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models"):
 		s.serveModels(w, r)
@@ -132,15 +160,22 @@ func (s *Server) serveModels(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "invalid_api_key", "scripted: incorrect API key provided")
 		return
 	}
-	models := s.sc.Models
-	if len(models) == 0 {
-		models = []string{"scripted"}
+	var list []map[string]any
+	for _, m := range s.models() {
+		entry := map[string]any{"id": m, "object": "model", "owned_by": "scripted"}
+		if s.quirks["vllm-max-model-len"] {
+			entry["owned_by"], entry["max_model_len"] = "vllm", s.context()
+		}
+		list = append(list, entry)
 	}
-	list := openai.ModelsList{}
-	for _, m := range models {
-		list.Models = append(list.Models, openai.Model{ID: m, Object: "model", OwnedBy: "scripted"})
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": list})
+}
+
+func (s *Server) models() []string {
+	if len(s.sc.Models) == 0 {
+		return []string{"scripted"}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": list.Models})
+	return s.sc.Models
 }
 
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
@@ -151,48 +186,83 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := Recorded{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Received: received}
 	decodeErr := json.Unmarshal(body, &rec.Request)
+	var raw map[string]any
+	_ = json.Unmarshal(body, &raw)
 	req := rec.Request
 
 	var (
 		reply Reply
 		found bool
+		ref   *refusal
 	)
 	authorized := s.authorized(r)
 	s.mu.Lock()
+	n := len(s.reqs) + 1
 	if decodeErr == nil && authorized && !(req.Stream && s.sc.StreamError) {
-		reply, rec.Rule, found = s.pick(req)
+		if ref = s.refuse(r, req, raw, n); ref == nil {
+			rec.Truncated = s.truncateFront(&req)
+			reply, rec.Rule, found = s.pick(req)
+		}
 	}
 	s.reqs = append(s.reqs, rec)
 	idx := len(s.reqs) - 1
 	s.mu.Unlock()
+	status := http.StatusOK
 	defer func() {
 		s.mu.Lock()
 		s.reqs[idx].Replied = time.Now()
+		s.reqs[idx].Status = status
+		if ref != nil {
+			s.reqs[idx].Quirk = ref.quirk
+		}
 		s.mu.Unlock()
 	}()
 
 	switch {
 	case decodeErr != nil:
-		writeError(w, http.StatusBadRequest, "invalid_json", fmt.Sprintf("scripted: request body is not a chat completion request: %v", decodeErr))
+		status = http.StatusBadRequest
+		writeError(w, status, "invalid_json", fmt.Sprintf("scripted: request body is not a chat completion request: %v", decodeErr))
 		return
 	case !authorized:
-		writeError(w, http.StatusUnauthorized, "invalid_api_key", "scripted: incorrect API key provided")
+		status = http.StatusUnauthorized
+		if s.quirks["azure-entra"] {
+			writeJSON(w, status, map[string]any{"error": map[string]any{"code": "PermissionDenied", "message": "Key based authentication is disabled for this resource."}})
+			return
+		}
+		writeError(w, status, "invalid_api_key", "scripted: incorrect API key provided")
 		return
 	case req.Stream && s.sc.StreamError:
-		writeError(w, http.StatusBadRequest, "unsupported", "scripted: streaming is not supported by this server")
+		status = http.StatusBadRequest
+		writeError(w, status, "unsupported", "scripted: streaming is not supported by this server")
+		return
+	case ref != nil:
+		status = ref.status
+		writeRefusal(w, ref)
 		return
 	case !found:
+		status = http.StatusBadRequest
 		last := ""
 		if n := len(req.Messages); n > 0 {
 			last = req.Messages[n-1].Role + ": " + truncate(messageText(req.Messages[n-1]), 200)
 		}
-		writeError(w, http.StatusBadRequest, "no_rule", fmt.Sprintf("scripted scenario %q: no rule matches the request; last message %q", s.sc.Name, last))
+		writeError(w, status, "no_rule", fmt.Sprintf("scripted scenario %q: no rule matches the request; last message %q", s.sc.Name, last))
 		return
 	}
-	s.reply(w, r, req, reply)
+	if s.quirks["slow-server"] && n == 1 {
+		reply.Delay = max(reply.Delay, slowDelay)
+	}
+	status = s.reply(w, r, req, raw, reply)
 }
 
+// slowDelay is how long slow-server takes over its first answer.
+const slowDelay = 3 * time.Second
+
 func (s *Server) authorized(r *http.Request) bool {
+	if s.quirks["azure-entra"] {
+		// Key authentication is off: only an Entra ID bearer token,
+		// which the scenario's api_key stands for.
+		return r.Header.Get("api-key") == "" && r.Header.Get("Authorization") == "Bearer "+s.sc.APIKey
+	}
 	if s.sc.APIKey == "" {
 		return true
 	}
@@ -277,15 +347,16 @@ func messageText(m openai.ChatCompletionMessage) string {
 	return b.String()
 }
 
-func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCompletionRequest, rep Reply) {
+// reply writes rep and returns the HTTP status it answered with.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCompletionRequest, raw map[string]any, rep Reply) int {
 	if rep.Run != "" {
 		if out, err := s.runHook(r.Context(), rep.Run); err != nil {
 			if r.Context().Err() != nil {
-				return
+				return 0
 			}
 			writeError(w, http.StatusInternalServerError, "run_failed",
 				fmt.Sprintf("scripted: run %q: %v: %s", truncate(rep.Run, 200), err, truncate(out, 2000)))
-			return
+			return http.StatusInternalServerError
 		}
 	}
 	if rep.Delay > 0 {
@@ -294,14 +365,14 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCo
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			return
+			return 0
 		case <-s.ctx.Done():
-			return
+			return 0
 		}
 	}
 	if rep.Reset {
 		hangUp(w)
-		return
+		return 0
 	}
 	if rep.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(rep.RetryAfter))
@@ -314,8 +385,12 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCo
 		if msg == "" {
 			msg = fmt.Sprintf("scripted error %d", status)
 		}
+		if rep.Echo || s.quirks["error-snowball"] {
+			b, _ := json.Marshal(raw["messages"])
+			msg += "; messages = " + string(b)
+		}
 		writeError(w, status, rep.ErrorCode, msg)
-		return
+		return status
 	}
 
 	content := rep.Content
@@ -334,7 +409,12 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCo
 		}
 	}
 	s.mu.Unlock()
-	usage := estimateUsage(req, content, calls)
+	finish := openai.FinishReasonStop
+	if len(calls) > 0 {
+		finish = openai.FinishReasonToolCalls
+	}
+	shape := s.shapeReply(req, raw, content, calls, finish)
+	usage := estimateUsage(req, shapeText(shape), nil)
 	if rep.Usage != nil {
 		usage = openai.Usage{
 			PromptTokens:     rep.Usage.PromptTokens,
@@ -342,32 +422,25 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCo
 			TotalTokens:      rep.Usage.PromptTokens + rep.Usage.CompletionTokens,
 		}
 	}
-	finish := openai.FinishReasonStop
-	if len(calls) > 0 {
-		finish = openai.FinishReasonToolCalls
-	}
 	if req.Stream && !s.sc.NoStream {
 		includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-		s.stream(w, req.Model, content, calls, finish, usage, includeUsage, rep)
-		return
+		s.stream(w, req.Model, shape, usage, includeUsage, rep)
+		return http.StatusOK
 	}
-	for i := range calls {
-		calls[i].Index = nil
+	for _, c := range shape.calls {
+		delete(c, "index")
 	}
-	resp := openai.ChatCompletionResponse{
-		ID:      "chatcmpl-scripted",
-		Object:  "chat.completion",
-		Created: time.Now().Unix(),
-		Model:   req.Model,
-		Choices: []openai.ChatCompletionChoice{{
-			Message: openai.ChatCompletionMessage{
-				Role:      openai.ChatMessageRoleAssistant,
-				Content:   content,
-				ToolCalls: calls,
-			},
-			FinishReason: finish,
-		}},
-		Usage: usage,
+	msg := map[string]any{"role": "assistant", "content": shape.content}
+	if len(shape.calls) > 0 {
+		msg["tool_calls"] = shape.calls
+	}
+	if shape.reasoning != "" {
+		msg["reasoning_content"] = shape.reasoning
+	}
+	choice := map[string]any{"index": 0, "message": msg, "finish_reason": shape.finish}
+	resp := map[string]any{
+		"id": "chatcmpl-scripted", "object": "chat.completion", "created": time.Now().Unix(),
+		"model": req.Model, "choices": []any{choice}, "usage": usage,
 	}
 	body, _ := json.Marshal(resp)
 	if rep.Malformed {
@@ -379,68 +452,97 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCo
 	if rep.Cut {
 		_, _ = w.Write(body[:len(body)/2])
 		hangUp(w)
-		return
+		return http.StatusOK
 	}
 	_, _ = w.Write(body)
+	return http.StatusOK
+}
+
+// shapeText is a shaped reply's text, for the usage estimate.
+func shapeText(sh replyShape) string {
+	b, _ := json.Marshal(sh.content)
+	n := string(b)
+	for _, c := range sh.calls {
+		cb, _ := json.Marshal(c)
+		n += string(cb)
+	}
+	return n
 }
 
 // stream sends the reply as server-sent events, as OpenAI does: a role
 // chunk, content deltas, tool call deltas, a finish chunk, then the usage
 // chunk when asked for, then [DONE].
-func (s *Server) stream(w http.ResponseWriter, model, content string, calls []openai.ToolCall, finish openai.FinishReason, usage openai.Usage, includeUsage bool, rep Reply) {
+func (s *Server) stream(w http.ResponseWriter, model string, sh replyShape, usage openai.Usage, includeUsage bool, rep Reply) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	created := time.Now().Unix()
-	send := func(choices []openai.ChatCompletionStreamChoice, u *openai.Usage) {
-		chunk := openai.ChatCompletionStreamResponse{
-			ID: "chatcmpl-scripted", Object: "chat.completion.chunk", Created: created,
-			Model: model, Choices: choices, Usage: u,
+	send := func(choices []map[string]any, u *openai.Usage) {
+		chunk := map[string]any{
+			"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": created,
+			"model": model, "choices": choices,
+		}
+		if u != nil {
+			chunk["usage"] = u
 		}
 		b, _ := json.Marshal(chunk)
 		fmt.Fprintf(w, "data: %s\n\n", b)
 		_ = rc.Flush()
 	}
-	delta := func(d openai.ChatCompletionStreamChoiceDelta) {
-		send([]openai.ChatCompletionStreamChoice{{Delta: d}}, nil)
+	delta := func(d map[string]any) {
+		send([]map[string]any{{"index": 0, "delta": d, "finish_reason": nil}}, nil)
 	}
 
-	delta(openai.ChatCompletionStreamChoiceDelta{Role: openai.ChatMessageRoleAssistant})
+	delta(map[string]any{"role": "assistant"})
 	if rep.Malformed {
 		fmt.Fprint(w, "data: {\"choices\": [ oops\n\n")
 		_ = rc.Flush()
 		fmt.Fprint(w, "data: [DONE]\n\n")
 		return
 	}
-	words := strings.SplitAfter(content, " ")
-	if content == "" {
-		words = nil
+	if sh.reasoning != "" {
+		delta(map[string]any{"reasoning_content": sh.reasoning})
+	}
+	var words []string
+	switch c := sh.content.(type) {
+	case string:
+		if c != "" {
+			words = strings.SplitAfter(c, " ")
+		}
+	case nil:
+	default:
+		// Typed parts go as one delta, as Magistral sends them.
+		delta(map[string]any{"content": c})
 	}
 	if rep.Cut {
 		for _, wd := range words[:len(words)/2] {
-			delta(openai.ChatCompletionStreamChoiceDelta{Content: wd})
+			delta(map[string]any{"content": wd})
 		}
 		hangUp(w)
 		return
 	}
 	for _, wd := range words {
-		delta(openai.ChatCompletionStreamChoiceDelta{Content: wd})
+		delta(map[string]any{"content": wd})
 	}
-	for i, c := range calls {
-		args := c.Function.Arguments
+	for i, c := range sh.calls {
+		fn := c["function"].(map[string]any)
+		args, isString := fn["arguments"].(string)
+		if !isString {
+			// An object goes whole, in one fragment.
+			delta(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": c["id"], "type": "function",
+				"function": map[string]any{"name": fn["name"], "arguments": fn["arguments"]}}}})
+			continue
+		}
 		half := len(args) / 2
-		delta(openai.ChatCompletionStreamChoiceDelta{ToolCalls: []openai.ToolCall{{
-			Index: new(i), ID: c.ID, Type: c.Type,
-			Function: openai.FunctionCall{Name: c.Function.Name, Arguments: args[:half]},
-		}}})
-		delta(openai.ChatCompletionStreamChoiceDelta{ToolCalls: []openai.ToolCall{{
-			Index: new(i), Function: openai.FunctionCall{Arguments: args[half:]},
-		}}})
+		delta(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": c["id"], "type": "function",
+			"function": map[string]any{"name": fn["name"], "arguments": args[:half]}}}})
+		delta(map[string]any{"tool_calls": []any{map[string]any{"index": i,
+			"function": map[string]any{"arguments": args[half:]}}}})
 	}
-	send([]openai.ChatCompletionStreamChoice{{FinishReason: finish}}, nil)
+	send([]map[string]any{{"index": 0, "delta": map[string]any{}, "finish_reason": sh.finish}}, nil)
 	if includeUsage {
-		send([]openai.ChatCompletionStreamChoice{}, &usage)
+		send([]map[string]any{}, &usage)
 	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	_ = rc.Flush()
