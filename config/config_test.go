@@ -206,7 +206,11 @@ func TestErrors(t *testing.T) {
 		{"wrong shape", write("s.yaml", "client: {config: [1, 2]}"), nil, []string{"s.yaml", "unexpected shape"}},
 		{"missing file", filepath.Join(dir, "nope.yaml"), nil, []string{"nope.yaml", "cannot read", "--config"}},
 		{"azure without endpoint", write("a.yaml", "client: {provider: azure, config: {model: gpt-4o, api_key: x}}"), nil, []string{"azure_endpoint", "AZURE_OPENAI_ENDPOINT"}},
-		{"azure with AD token provider", write("ad.yaml", "client: {provider: AzureOpenAIChatCompletionClient, config: {model: gpt-4o, azure_endpoint: 'https://x.openai.azure.com/', azure_ad_token_provider: {provider: autogen_ext.auth.azure.AzureTokenProvider}}}"), nil, []string{"azure_ad_token_provider is not supported", "AZURE_OPENAI_API_KEY"}},
+		{"azure without key or token", write("ad.yaml", "client: {provider: AzureOpenAIChatCompletionClient, config: {model: gpt-4o, azure_endpoint: 'https://x.openai.azure.com/'}}"), nil, []string{"no API key or token", "AZURE_OPENAI_API_KEY", "azure_ad_token", "az login"}},
+		{"misspelt key", write("k.yaml", "client:\n  config:\n    model: gpt-4o\n    baseurl: http://localhost:11434/v1\n"), map[string]string{"OPENAI_API_KEY": key}, []string{"k.yaml:4:", `unknown key "baseurl" in client.config`, `did you mean "base_url"?`, "allow_unknown_keys"}},
+		{"key one level up", write("up.yaml", "client:\n  config: {model: gpt-4o}\n  max_retries: 3\n"), map[string]string{"OPENAI_API_KEY": key}, []string{"up.yaml:3:", `unknown key "max_retries" in client`, `did you mean "config.max_retries"?`}},
+		{"unknown top-level key", write("top.yaml", "client: {config: {model: gpt-4o}}\nlog_dir: ./logs\n"), map[string]string{"OPENAI_API_KEY": key}, []string{"top.yaml:2:", `unknown key "log_dir" at the top`}},
+		{"yaml error line", write("line.yaml", "client:\n  config:\n    model: gpt-4o\n   base_url: x\n"), nil, []string{"line.yaml:4:", "not valid YAML"}},
 		{"bad base url", write("u.yaml", "client: {config: {base_url: 'not a url', api_key: "+key+"}}"), nil, []string{"not a URL"}},
 		{"negative timeout", write("t.yaml", "coder_client: {config: {timeout: -1}}"), map[string]string{"OPENAI_API_KEY": key}, []string{"t.yaml", "coder_client", "timeout -1 is negative"}},
 		{"negative max_retries", write("m.yaml", "client: {config: {max_retries: -2}}"), map[string]string{"OPENAI_API_KEY": key}, []string{"m.yaml", "max_retries -2 is negative"}},
@@ -352,5 +356,169 @@ func TestModelOptions(t *testing.T) {
 	}
 	if n := len(srv.Requests()); n != 1 {
 		t.Errorf("server got %d requests, want 1", n)
+	}
+}
+
+func TestDefaultPath(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	xdg := t.TempDir()
+	write := func(dir, body string) string {
+		p := filepath.Join(dir, "m1", "config.yaml")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	homeFile := write(filepath.Join(home, ".config"), "client: {config: {model: from-home, base_url: 'http://localhost:1/v1'}}")
+	xdgFile := write(xdg, "client: {config: {model: from-xdg, base_url: 'http://localhost:1/v1'}}")
+	named := filepath.Join(t.TempDir(), "named.yaml")
+	if err := os.WriteFile(named, []byte("client: {config: {model: from-m1-config, base_url: 'http://localhost:1/v1'}}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name         string
+		env          map[string]string
+		path, source string
+		model        string
+	}{
+		{"home", map[string]string{"HOME": home}, homeFile, "$XDG_CONFIG_HOME/m1/config.yaml", "from-home"},
+		{"xdg", map[string]string{"HOME": home, "XDG_CONFIG_HOME": xdg}, xdgFile, "$XDG_CONFIG_HOME/m1/config.yaml", "from-xdg"},
+		{"M1_CONFIG wins", map[string]string{"HOME": home, "XDG_CONFIG_HOME": xdg, "M1_CONFIG": named}, named, "M1_CONFIG", "from-m1-config"},
+		{"none", map[string]string{"HOME": t.TempDir(), "OPENAI_API_KEY": key}, "", "", "gpt-4o"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := config.Load("", envOf(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ep, _ := cfg.Endpoint(config.RoleCoder)
+			if cfg.Path != tt.path || cfg.Source != tt.source || ep.Model != tt.model {
+				t.Errorf("path %q source %q model %q; want %q %q %q", cfg.Path, cfg.Source, ep.Model, tt.path, tt.source, tt.model)
+			}
+		})
+	}
+	if _, err := config.Load("", envOf(map[string]string{"M1_CONFIG": filepath.Join(home, "missing.yaml")})); err == nil || !strings.Contains(err.Error(), "M1_CONFIG") {
+		t.Errorf("missing M1_CONFIG file: %v", err)
+	}
+}
+
+func TestAllowUnknownKeys(t *testing.T) {
+	t.Parallel()
+	env := envOf(map[string]string{"OPENAI_API_KEY": key})
+	src := []byte("client:\n  config:\n    model: gpt-4o\n    baseurl: http://x/v1\nlog_dir: ./logs\n")
+	if _, err := config.Parse(src, "u.yaml", env); err == nil {
+		t.Fatal("unknown keys accepted")
+	}
+	for _, cfg := range []func() (*config.Config, error){
+		func() (*config.Config, error) { return config.Parse(src, "u.yaml", env, config.AllowUnknownKeys()) },
+		func() (*config.Config, error) {
+			return config.Parse(append([]byte("allow_unknown_keys: true\n"), src...), "u.yaml", env)
+		},
+	} {
+		c, err := cfg()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Warnings) != 2 || !strings.Contains(c.Warnings[0], `"baseurl"`) || !strings.Contains(c.Warnings[0], `"base_url"`) {
+			t.Errorf("warnings = %q", c.Warnings)
+		}
+	}
+	// AutoGen's own keys load without a word.
+	autogen := []byte(`client:
+  provider: autogen_ext.models.openai.OpenAIChatCompletionClient
+  component_type: model
+  version: 1
+  component_version: 1
+  description: a client
+  label: OpenAIChatCompletionClient
+  config:
+    model: gpt-4o
+    frequency_penalty: 0
+    stop: ["END"]
+    parallel_tool_calls: false
+    model_info: {family: gpt-4o, multiple_system_messages: true, vision: true}
+`)
+	if c, err := config.Parse(autogen, "a.yaml", env); err != nil || len(c.Warnings) != 0 {
+		t.Errorf("AutoGen config: %v %v", err, c)
+	}
+}
+
+// TestSettingsReachTheWire checks that a client's settings go out with
+// every request: temperature, seed, reasoning effort, extra_body, and the
+// reply cap per kind of call.
+func TestSettingsReachTheWire(t *testing.T) {
+	t.Parallel()
+	srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{{Replies: []scripted.Reply{scripted.Text("ok")}}}})
+	env := envOf(map[string]string{"OPENAI_BASE_URL": srv.URL()})
+	cfg, err := config.Parse([]byte(`client:
+  config:
+    model: scripted
+    temperature: 0.2
+    seed: 7
+    reasoning_effort: low
+    max_tokens: 999
+    max_tokens_per_call: {ledger: 321}
+    extra_body: {chat_template_kwargs: {enable_thinking: false}}
+`), "s.yaml", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, _ := cfg.Endpoint(config.RoleOrchestrator)
+	c, err := model.New(ep, cfg.ModelOptions(config.RoleOrchestrator)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []model.CallKind{model.CallLedger, model.CallAgent} {
+		if _, err := c.Complete(t.Context(), model.Request{Kind: kind, Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "hi"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs := srv.Requests()
+	for i, want := range []string{`"max_tokens":321`, `"max_tokens":999`} {
+		body := string(reqs[i].Body)
+		for _, w := range []string{want, `"temperature":0.2`, `"seed":7`, `"reasoning_effort":"low"`, `"chat_template_kwargs":{"enable_thinking":false}`} {
+			if !strings.Contains(body, w) {
+				t.Errorf("request %d lacks %s: %s", i, w, body)
+			}
+		}
+	}
+}
+
+func TestAzureEntraToken(t *testing.T) {
+	t.Parallel()
+	srv := scripted.New(t, &scripted.Scenario{APIKey: "entra-token-123", Quirks: []string{"azure-entra"},
+		Rules: []scripted.Rule{{Replies: []scripted.Reply{scripted.Text("ok")}}}})
+	root := strings.TrimSuffix(srv.URL(), "/v1")
+	for _, src := range []string{
+		"client: {provider: azure, config: {model: gpt-4o, azure_endpoint: '" + root + "', azure_ad_token: entra-token-123}}",
+		"client: {provider: azure, config: {model: gpt-4o, azure_endpoint: '" + root + "'}}",
+	} {
+		cfg, err := config.Parse([]byte(src), "e.yaml", envOf(map[string]string{"AZURE_OPENAI_AD_TOKEN": "entra-token-123"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep, _ := cfg.Endpoint(config.RoleCoder)
+		c, err := model.New(ep, cfg.ModelOptions(config.RoleCoder)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Complete(t.Context(), model.Request{Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "hi"}}}); err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+	}
+}
+
+func TestCachedPrice(t *testing.T) {
+	t.Parallel()
+	p := config.Price{PromptPerMillion: 2, CachedPromptPerMillion: 1, CompletionPerMillion: 10}
+	got := p.Cost(agent.Usage{PromptTokens: 1_000_000, CachedPromptTokens: 500_000, CompletionTokens: 100_000})
+	if fmt.Sprintf("%.2f", got) != "2.50" {
+		t.Errorf("cost = %v, want 2.50 (half the prompt at the cached price)", got)
 	}
 }

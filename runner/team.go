@@ -6,7 +6,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"time"
 
 	units "github.com/docker/go-units"
 
@@ -67,11 +66,7 @@ func newClient(cfg *config.Config, role string, opts Options, emit func(agent.Ev
 		return nil, err
 	}
 	// The flag comes after the config's settings, so it wins.
-	mo := append(cfg.ModelOptions(role), model.WithOnRetry(func(r model.Retry) {
-		ev := agent.NewEvent(agent.EventWarning, roleAgent[role])
-		ev.Content = fmt.Sprintf("model call failed (%v); retry %d in %s", r.Err, r.Attempt, r.Wait.Round(time.Millisecond))
-		emit(ev)
-	}))
+	mo := append(cfg.ModelOptions(role), model.EventOptions(roleAgent[role], emit)...)
 	if opts.RequestTimeout > 0 {
 		mo = append(mo, model.WithTimeout(opts.RequestTimeout))
 	}

@@ -107,6 +107,10 @@ func TestScripts(t *testing.T) {
 			"nosetuid":     cmdNoSetuid,
 			"chownr":       cmdChownR,
 			"maxbody":      cmdMaxBody,
+			"norepeat":     cmdNoRepeat,
+			"refused":      cmdRefused,
+			"promptmax":    cmdPromptMax,
+			"truncated":    cmdTruncated,
 		},
 	})
 }
@@ -138,19 +142,40 @@ func server(ts *testscript.TestScript) *scripted.Server {
 	return srv
 }
 
-// scripted FILE starts a scripted model server for FILE and points
-// OPENAI_BASE_URL at it.
+// scripted [-quirk MODE]... [-context TOKENS] FILE starts a scripted model
+// server for FILE, in the quirk modes given, and points OPENAI_BASE_URL at
+// it ($SCRIPTED_ROOT is the same without /v1, for Azure's endpoint).
 func cmdScripted(ts *testscript.TestScript, neg bool, args []string) {
+	var quirks []string
+	window := 0
+	for len(args) > 2 && strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "-quirk":
+			quirks = append(quirks, args[1])
+		case "-context":
+			n, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			window = n
+		default:
+			ts.Fatalf("scripted: unknown flag %s", args[0])
+		}
+		args = args[2:]
+	}
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: scripted SCENARIO.yaml")
+		ts.Fatalf("usage: scripted [-quirk MODE]... [-context TOKENS] SCENARIO.yaml")
 	}
 	// $VARS in the scenario expand from the script's environment ($SITE).
 	sc, err := scripted.ParseScenario([]byte(os.Expand(ts.ReadFile(args[0]), ts.Getenv)))
 	ts.Check(err)
+	sc.Quirks = append(sc.Quirks, quirks...)
+	if window > 0 {
+		sc.Context = window
+	}
 	srv, err := scripted.Listen("127.0.0.1:0", sc)
 	ts.Check(err)
 	ts.Defer(srv.Close)
 	ts.Setenv("OPENAI_BASE_URL", srv.URL())
+	ts.Setenv("SCRIPTED_ROOT", strings.TrimSuffix(srv.URL(), "/v1"))
 	ts.Setenv("M1_MODEL", "scripted")
 	setServer(ts, srv)
 }
