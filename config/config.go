@@ -75,6 +75,9 @@ type Config struct {
 	Warnings []string `yaml:"-"`
 
 	env func(string) string
+	// endpoints is shared by every client made with ModelOptions, so a
+	// refusal is learnt once per endpoint for the run.
+	endpoints *model.Endpoints
 }
 
 // ClientConfig is one model client in AutoGen's component form: a provider
@@ -307,7 +310,7 @@ func Parse(data []byte, path string, env func(string) string, opts ...LoadOption
 	for _, o := range opts {
 		o(&lo)
 	}
-	cfg := &Config{Path: path, env: env}
+	cfg := &Config{Path: path, env: env, endpoints: &model.Endpoints{}}
 	if err := cfg.parse(data, lo); err != nil {
 		return nil, err
 	}
@@ -543,7 +546,10 @@ func (c *Config) ModelOptions(role string) []model.Option {
 	if env == nil {
 		env = os.Getenv
 	}
-	var opts []model.Option
+	if c.endpoints == nil {
+		c.endpoints = &model.Endpoints{}
+	}
+	opts := []model.Option{model.WithEndpoints(c.endpoints)}
 	s := cc.Config
 	if s.Timeout > 0 {
 		opts = append(opts, model.WithTimeout(time.Duration(s.Timeout*float64(time.Second))))

@@ -334,7 +334,8 @@ func TestModelOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opts := cfg.ModelOptions(config.RoleOrchestrator); len(opts) != 0 {
+	// A client without settings gets only the run's shared endpoints.
+	if opts := cfg.ModelOptions(config.RoleOrchestrator); len(opts) != 1 {
 		t.Errorf("a client without settings has %d options", len(opts))
 	}
 	ep, err := cfg.Endpoint(config.RoleCoder)

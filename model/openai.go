@@ -104,6 +104,7 @@ type options struct {
 	token         TokenSource
 	mergeRoles    bool
 	noDiscovery   bool
+	shared        *Endpoints
 }
 
 // Retry describes a failed attempt that is about to be retried.
@@ -291,7 +292,11 @@ func New(ep Endpoint, opts ...Option) (Client, error) {
 		return nil, fmt.Errorf("new model client %s: unknown provider %q (want %q or %q)", ep.Model, ep.Provider, ProviderOpenAI, ProviderAzure)
 	}
 	c := &client{ep: ep, http: &http.Client{Transport: o.transport}, opts: o}
-	c.caps = &capState{c: c.initialCaps()}
+	if o.shared != nil {
+		c.caps = o.shared.state(c.endpointKey(), c.initialCaps)
+	} else {
+		c.caps = &capState{c: c.initialCaps()}
+	}
 	if o.cacheDir != "" {
 		c.cache = &cache{dir: o.cacheDir}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -12,15 +13,15 @@ import (
 
 // norepeat: no request was sent again unchanged after a quirk mode refused
 // it: every later request's body differs from each refused one. Faults
-// scripted as replies (a 500 that a retry cures) are not refusals and may
-// be repeated.
+// scripted as replies (a 500 that a retry cures) and rate limits (429) are
+// not refusals of the request and may be repeated.
 func cmdNoRepeat(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 0 {
 		ts.Fatalf("usage: norepeat")
 	}
 	reqs := server(ts).Requests()
 	for i, r := range reqs {
-		if r.Quirk == "" {
+		if r.Quirk == "" || r.Status == http.StatusTooManyRequests {
 			continue
 		}
 		for j := i + 1; j < len(reqs); j++ {
