@@ -35,6 +35,9 @@ type Info struct {
 	StructuredOutput bool   `yaml:"structured_output" json:"structured_output"`
 	// ContextWindow is the model's context size in tokens (default 128000).
 	ContextWindow int `yaml:"context_window" json:"context_window"`
+	// ContextSource says where ContextWindow comes from: the config, the
+	// server (llama.cpp /props, Ollama, vLLM /models) or m1's table.
+	ContextSource string `yaml:"-" json:"context_source,omitempty"`
 }
 
 // Request is one chat completion call.

@@ -363,6 +363,7 @@ func (c *client) Info() Info {
 	info.StructuredOutput = cp.ledger == modeSchema || (cp.llamaSchema && cp.ledger != modePlain)
 	info.JSONOutput = cp.ledger != modePlain
 	info.ContextWindow = c.window()
+	info.ContextSource = c.windowSource()
 	return info
 }
 

@@ -54,6 +54,11 @@ var reservedTools = map[string]string{
 // with context shift would otherwise cut it from the front and answer as
 // if nothing happened (llama.md finding 12).
 func (c *client) shape(req Request, cp caps, scale int) (*shaped, error) {
+	return c.shapeCaps(req, cp, c.opts.caps, scale)
+}
+
+// shapeCaps is shape with reply caps of its own.
+func (c *client) shapeCaps(req Request, cp caps, rc ReplyCaps, scale int) (*shaped, error) {
 	s := &shaped{names: map[string]string{}}
 	wire := func(name string) string {
 		if cp.renameTools {
@@ -146,7 +151,7 @@ func (c *client) shape(req Request, cp caps, scale int) (*shaped, error) {
 
 	// The cap, fitted to what the window leaves.
 	s.promptTokens = estimateWire(w)
-	want := c.opts.caps.For(req.Kind, c.reasoningModel()) * max(1, scale)
+	want := rc.For(req.Kind, c.reasoningModel()) * max(1, scale)
 	window := c.window()
 	if window > 0 {
 		room := window - s.promptTokens

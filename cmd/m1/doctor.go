@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,7 +51,7 @@ func doctorRunFlags() []string {
 
 func newDoctorCmd(f *factory) *cobra.Command {
 	opts := newRunFlags()
-	var asJSON bool
+	var asJSON, probe bool
 	cmd := &cobra.Command{
 		Use:   "doctor [flags]",
 		Short: "Check that m1 can run here: model server and key, model capabilities, Docker, Chrome, folders",
@@ -61,13 +62,20 @@ pulled), Chrome starts headless, and the work and state dirs are writable.
 A failed check says how to fix it. Parts the team does not need (--agents,
 --executor) are skipped.
 
+Model capabilities are assumed from the model's name and the config unless
+--probe is given: it sends one tiny real request per capability a run would
+use (plain chat, the ledger's role order, each JSON mode, a tool call, an
+image when vision is on; a few tokens each) and reports the server's own
+words for what it refuses and which fallback a run would take.
+
 Exit status 0 when everything the team needs is ready, 2 otherwise.`,
 		Example: `  m1 doctor
   m1 doctor --agents coder,terminal --executor local
-  m1 doctor --config config.yaml --json`,
+  m1 doctor --config config.yaml --json
+  m1 doctor --probe`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDoctor(cmd.Context(), f, opts, asJSON)
+			return runDoctor(cmd.Context(), f, opts, asJSON, probe)
 		},
 	}
 	run := &cobra.Command{}
@@ -76,6 +84,7 @@ Exit status 0 when everything the team needs is ready, 2 otherwise.`,
 		cmd.Flags().AddFlag(run.Flags().Lookup(name))
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the checks as one JSON object")
+	cmd.Flags().BoolVar(&probe, "probe", false, "check each model capability with one tiny real request (spends a few tokens)")
 	return cmd
 }
 
@@ -105,7 +114,7 @@ type doctorReport struct {
 // runDoctor checks what a run with opts needs and prints one line a check.
 // The slow parts (model servers, Docker, Chrome) run side by side; the lines
 // come out in a fixed order.
-func runDoctor(ctx context.Context, f *factory, opts *runFlags, asJSON bool) error {
+func runDoctor(ctx context.Context, f *factory, opts *runFlags, asJSON, probe bool) error {
 	if err := runner.ValidateAgents(opts.Agents); err != nil {
 		return err
 	}
@@ -119,7 +128,7 @@ func runDoctor(ctx context.Context, f *factory, opts *runFlags, asJSON bool) err
 	parts := []func(context.Context) []check{
 		func(context.Context) []check { return []check{configCheck(cfg, cfgErr, f.getenv)} },
 		func(ctx context.Context) []check { return endpointChecks(ctx, cfg, opts.Agents) },
-		func(context.Context) []check { return capabilityChecks(cfg, opts.Agents) },
+		func(ctx context.Context) []check { return capabilityChecks(ctx, cfg, opts.Agents, probe) },
 		func(ctx context.Context) []check { return []check{dockerCheck(ctx, f, opts)} },
 		func(ctx context.Context) []check { return []check{browserCheck(ctx, opts)} },
 		func(context.Context) []check { return []check{workDirCheck(opts.WorkDir)} },
@@ -175,6 +184,18 @@ func configCheck(cfg *config.Config, err error, getenv func(string) string) chec
 		c.Status, c.Message = checkFail, strings.TrimPrefix(err.Error(), "config: ")
 	case cfg.Path != "":
 		c.Message = cfg.Path
+		switch cfg.Source {
+		case "M1_CONFIG":
+			c.Message += " (from M1_CONFIG)"
+		case "--config":
+		default:
+			c.Message += " (found at " + cfg.Source + ")"
+		}
+		if len(cfg.Warnings) > 0 {
+			c.Status = checkWarn
+			c.Message += "; ignored: " + strings.Join(cfg.Warnings, "; ")
+			c.Hint = "fix the keys, or remove allow_unknown_keys to make them errors"
+		}
 	default:
 		var set []string
 		for _, k := range []string{"OPENAI_API_KEY", "OPENAI_BASE_URL", "M1_MODEL"} {
@@ -375,18 +396,98 @@ func redactURL(s string) string {
 }
 
 // capabilityChecks report, role by role, what each model of the team can do
-// and whether that is enough for its agent.
-func capabilityChecks(cfg *config.Config, agents []string) []check {
+// and whether that is enough for its agent. The context window is asked of
+// the server (no tokens); the rest is assumed unless probe is set, when
+// each capability gets one tiny real request.
+func capabilityChecks(ctx context.Context, cfg *config.Config, agents []string, probe bool) []check {
 	if cfg == nil {
 		return nil
 	}
+	roles := teamRoles(agents)
+	out := make([][]check, len(roles))
+	var wg sync.WaitGroup
+	for i, role := range roles {
+		wg.Go(func() {
+			ep, err := cfg.Endpoint(role)
+			if err != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(ctx, doctorProbeTimeout)
+			defer cancel()
+			info := ep.Info
+			var results []model.ProbeResult
+			if c, err := model.New(ep, append(cfg.ModelOptions(role), model.WithMaxRetries(0))...); err == nil {
+				info = c.Info()
+				if probe {
+					results = model.Probe(ctx, c, probeNeeds(role)...)
+				}
+			}
+			c := capabilityCheck(role, ep.Model, info)
+			switch {
+			case probe:
+				c.Hint = cmp.Or(c.Hint, "probed below")
+			case c.Hint == "":
+				c.Hint = assumed(ep) + ", not checked: m1 doctor --probe checks them with a few tokens"
+			}
+			out[i] = append([]check{c}, probeChecks(role, results)...)
+		})
+	}
+	wg.Wait()
+	return slices.Concat(out...)
+}
+
+// probeNeeds are the capabilities a role's agent uses: the Orchestrator
+// asks for the ledger in JSON with its own turn first, the Coder sends
+// several user turns in a row, the surfers call tools; images wherever the
+// model has vision.
+func probeNeeds(role string) []string {
+	switch role {
+	case config.RoleOrchestrator:
+		return []string{model.ProbeRoles, model.ProbeJSONSchema, model.ProbeVision}
+	case config.RoleCoder:
+		return []string{model.ProbeRoles, model.ProbeVision}
+	}
+	return []string{model.ProbeTools, model.ProbeVision}
+}
+
+// doctorProbeTimeout bounds the probes of one model.
+const doctorProbeTimeout = 2 * time.Minute
+
+// assumed says where a role's capabilities come from.
+func assumed(ep model.Endpoint) string {
+	switch n := len(ep.InfoStated); {
+	case n == 0:
+		return "assumed from the model name"
+	case n >= 5:
+		return "stated in the config"
+	}
+	return strings.Join(ep.InfoStated, ", ") + " from the config, the rest assumed from the model name"
+}
+
+// probeChecks turns one role's probe results into a line each: what the
+// server took, and for what it refused its own words and the fallback a
+// run would take.
+func probeChecks(role string, results []model.ProbeResult) []check {
 	var out []check
-	for _, role := range teamRoles(agents) {
-		ep, err := cfg.Endpoint(role)
-		if err != nil {
-			continue
+	agent := map[string]string{config.RoleWebSurfer: "WebSurfer", config.RoleFileSurfer: "FileSurfer"}[role]
+	for _, r := range results {
+		c := check{Name: roleName(role) + " probe", Status: checkOK}
+		switch {
+		case r.Skipped != "":
+			c.Status, c.Message = checkSkip, r.Capability+": skipped, "+r.Skipped
+		case r.OK:
+			c.Message = r.Capability + ": accepted"
+		case r.Err != nil:
+			c.Status, c.Message = checkFail, r.Capability+": "+model.Cause(r.Err)
+		default:
+			c.Status = checkWarn
+			c.Message = fmt.Sprintf("%s: refused (HTTP %d) %q", r.Capability, r.Status, r.Said)
+			c.Hint = r.Fallback + " [" + r.Quirk + "]"
+			if r.Capability == model.ProbeChat || (r.Capability == model.ProbeTools && agent != "") || strings.HasPrefix(r.Fallback, "none") {
+				c.Status = checkFail
+			}
 		}
-		out = append(out, capabilityCheck(role, ep.Model, ep.Info))
+		out = append(out, c)
 	}
 	return out
 }
@@ -410,7 +511,10 @@ func capabilityCheck(role, name string, info model.Info) check {
 		c.Hint = "the progress ledger will be asked for as plain text, which models get wrong more often; set model_info.json_output: true if the server supports it"
 	case info.ContextWindow > 0 && info.ContextWindow < minContextWindow:
 		c.Status = checkWarn
-		c.Hint = fmt.Sprintf("a context of %s tokens leaves little room for m1's prompts; use a larger one (model_info.context_window)", tokens(info.ContextWindow))
+		c.Hint = fmt.Sprintf("a context of %s tokens (%s) leaves little room for m1's prompts; use a larger one", tokens(info.ContextWindow), info.ContextSource)
+		if strings.Contains(info.ContextSource, "Ollama") {
+			c.Hint += ": set OLLAMA_CONTEXT_LENGTH where Ollama runs (Ollama cuts longer prompts silently)"
+		}
 	}
 	return c
 }
@@ -435,7 +539,11 @@ func describeInfo(info model.Info) string {
 	if window <= 0 {
 		window = model.DefaultContextWindow
 	}
-	s := strings.Join(append(can, tokens(window)+" context"), ", ")
+	ctxText := tokens(window) + " context"
+	if src := info.ContextSource; src != "" && !strings.HasPrefix(src, "m1's default") && !strings.HasPrefix(src, "model_info") {
+		ctxText += " (" + src + ")"
+	}
+	s := strings.Join(append(can, ctxText), ", ")
 	if len(cannot) > 0 {
 		s += "; " + strings.Join(cannot, ", ")
 	}

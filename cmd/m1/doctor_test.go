@@ -28,9 +28,11 @@ func TestDoctorKeyRejected(t *testing.T) {
 	const key = "sk-doctor-canary-8d2b"
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		if r.Method != http.MethodGet || r.URL.Path != "/v1/models" {
-			t.Errorf("doctor sent %s %s; want only GET /v1/models", r.Method, r.URL.Path)
+		if strings.HasSuffix(r.URL.Path, "/chat/completions") {
+			t.Errorf("doctor sent %s %s without --probe; it must spend no tokens", r.Method, r.URL.Path)
+		}
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/models" {
+			calls.Add(1)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
@@ -40,8 +42,10 @@ func TestDoctorKeyRejected(t *testing.T) {
 	t.Cleanup(srv.Close)
 	// Cleanups run after the parallel subtests.
 	t.Cleanup(func() {
-		if n := calls.Load(); n != 2 {
-			t.Errorf("%d requests, want 1 per run", n)
+		// Once to list the models, once per role to learn the window
+		// (vLLM's max_model_len), per run.
+		if n := calls.Load(); n < 2 {
+			t.Errorf("%d /models requests, want at least 1 per run", n)
 		}
 	})
 	for _, tc := range []struct {
