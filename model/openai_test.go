@@ -161,8 +161,8 @@ func TestRetries(t *testing.T) {
 		{name: "cut stream", stream: true, replies: []scripted.Reply{{Content: "a long answer that gets cut off", Cut: true}, ok}},
 		{name: "malformed", replies: []scripted.Reply{{Malformed: true}, ok}},
 		{name: "malformed stream", stream: true, replies: []scripted.Reply{{Malformed: true}, ok}},
-		{name: "stalled server", replies: []scripted.Reply{{Delay: time.Minute}, ok}, opts: []model.Option{model.WithTimeout(100 * time.Millisecond)}},
-		{name: "stalled stream", stream: true, replies: []scripted.Reply{{Delay: time.Minute}, ok}, opts: []model.Option{model.WithTimeout(100 * time.Millisecond)}},
+		{name: "stalled server", replies: []scripted.Reply{{Delay: time.Minute}, ok}, opts: []model.Option{model.WithTimeout(300 * time.Millisecond)}},
+		{name: "stalled stream", stream: true, replies: []scripted.Reply{{Delay: time.Minute}, ok}, opts: []model.Option{model.WithTimeout(300 * time.Millisecond)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,7 +261,7 @@ func TestStallGivesUp(t *testing.T) {
 			t.Parallel()
 			srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{{Replies: []scripted.Reply{{Delay: time.Minute}}}}})
 			var sl sleeps
-			c := newClient(t, srv.URL(), model.WithSleep(sl.sleep), model.WithMaxRetries(1), model.WithTimeout(100*time.Millisecond))
+			c := newClient(t, srv.URL(), model.WithSleep(sl.sleep), model.WithMaxRetries(1), model.WithTimeout(300*time.Millisecond))
 			req := model.Request{Messages: userMsg("hi")}
 			if stream {
 				req.OnDelta = func(string) {}
@@ -270,7 +270,7 @@ func TestStallGivesUp(t *testing.T) {
 			if !errors.Is(err, model.ErrUnavailable) {
 				t.Fatalf("err = %v, want ErrUnavailable", err)
 			}
-			for _, want := range []string{"after 2 attempts", "100ms", "--request-timeout", "timeout: in the config"} {
+			for _, want := range []string{"after 2 attempts", "300ms", "--request-timeout", "timeout: in the config"} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("err = %q, want it to say %q", err, want)
 				}

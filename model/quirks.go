@@ -451,7 +451,7 @@ var Quirks = []Quirk{
 		Behaviour: "error texts end in \"; messages = [...]\" or carry template source, kilobytes long",
 		Evidence:  "llama.md finding 1 (prompts 17 → 95 KB in 3 turns)",
 		Handling:  "an error puts one short cause into the thread (no echoed request, no image data); the transcript's error event keeps a bounded copy",
-		Test:      "model_llamacpp_expected_content",
+		Test:      "model_error_snowball",
 		Issue:     "17.1",
 	},
 }

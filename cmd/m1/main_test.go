@@ -111,6 +111,7 @@ func TestScripts(t *testing.T) {
 			"refused":      cmdRefused,
 			"promptmax":    cmdPromptMax,
 			"truncated":    cmdTruncated,
+			"showrequests": cmdShowRequests,
 		},
 	})
 }

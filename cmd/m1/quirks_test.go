@@ -104,3 +104,11 @@ func orAny(q string) string {
 	}
 	return q
 }
+
+// showrequests: logs each request the scripted server got — rule, status,
+// quirk, estimated prompt tokens — for diagnosing a script.
+func cmdShowRequests(ts *testscript.TestScript, neg bool, args []string) {
+	for i, r := range server(ts).Requests() {
+		ts.Logf("request %d: rule %q status %d quirk %q prompt %d tokens truncated %v", i+1, r.Rule, r.Status, r.Quirk, r.PromptTokens(), r.Truncated)
+	}
+}

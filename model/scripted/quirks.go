@@ -183,14 +183,14 @@ func (s *Server) refuse(r *http.Request, req openai.ChatCompletionRequest, raw m
 	}
 	tokens := s.countTokens(req)
 	switch {
-	case (q["llamacpp-small-ctx"] || q["llamacpp-stream-error"]) && tokens*4/3 > s.context():
+	case (q["llamacpp-small-ctx"] || q["llamacpp-stream-error"]) && s.serverTokens(tokens, 3) > s.context():
 		msg := "the request exceeds the available context size. try increasing the context size or enable context shift"
 		if q["llamacpp-stream-error"] && req.Stream {
 			return &refusal{quirk: "llamacpp-stream-error", status: http.StatusOK, streamError: true,
 				body: map[string]any{"code": 400, "message": msg, "type": "invalid_request_error"}}
 		}
 		return &refusal{quirk: "llamacpp-small-ctx", status: http.StatusBadRequest, body: llamaError(400, msg, "exceed_context_size_error")}
-	case q["vllm-max-model-len"] && tokens > s.context():
+	case q["vllm-max-model-len"] && s.serverTokens(tokens, 4) > s.context():
 		return &refusal{quirk: "vllm-max-model-len", status: http.StatusBadRequest, body: map[string]any{
 			"object": "error", "type": "BadRequestError", "param": nil, "code": 400,
 			"message": fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens in the messages, Please reduce the length of the messages.", s.context(), tokens)}}
@@ -276,6 +276,17 @@ func (s *Server) refuse(r *http.Request, req openai.ChatCompletionRequest, raw m
 // bytes a token of text and tool definitions.
 func (s *Server) countTokens(req openai.ChatCompletionRequest) int {
 	return Recorded{Request: req}.PromptTokens()
+}
+
+// serverTokens is what the server's own tokenizer counts for a prompt m1
+// would count as tokens (at four bytes a token): at the scenario's
+// token_bytes, else def bytes a token.
+func (s *Server) serverTokens(tokens, def int) int {
+	b := s.sc.TokenBytes
+	if b <= 0 {
+		b = def
+	}
+	return tokens * 4 / b
 }
 
 func (s *Server) context() int {
@@ -383,7 +394,7 @@ func (s *Server) truncateFront(req *openai.ChatCompletionRequest) bool {
 		return false
 	}
 	cut := false
-	for len(req.Messages) > 1 && s.countTokens(*req) > s.context() {
+	for len(req.Messages) > 1 && s.serverTokens(s.countTokens(*req), 4) > s.context() {
 		req.Messages = req.Messages[1:]
 		cut = true
 	}
@@ -409,6 +420,8 @@ type replyShape struct {
 	reasoning string
 	calls     []map[string]any
 	finish    string
+	// cut is set when llamacpp-length cut the reply at the cap.
+	cut bool
 }
 
 // shapeReply applies the reply modes to content and calls.
@@ -442,7 +455,9 @@ func (s *Server) shapeReply(req openai.ChatCompletionRequest, raw map[string]any
 		out.finish = string(openai.FinishReasonStop)
 	}
 	if q["llamacpp-length"] {
+		before := out.finish
 		content, calls, out.finish = s.cutToCap(raw, content, calls, out.finish)
+		out.cut = out.finish == "length" && before != "length"
 	}
 	if q["r1-think"] && content != "" {
 		content = thinkDraft + content

@@ -34,6 +34,11 @@ type Scenario struct {
 	// Filter is the Go regexp azure-content-filter refuses (default
 	// DefaultFilter).
 	Filter string `yaml:"filter"`
+	// TokenBytes is how many bytes the context modes count as a token
+	// (default 3 for llamacpp-small-ctx and llamacpp-stream-error, whose
+	// tokenizer counts more tokens than m1's four-bytes guess; 4 for the
+	// others).
+	TokenBytes int `yaml:"token_bytes"`
 	// Rules are tried in order; the first whose criteria all match serves
 	// the request.
 	Rules []Rule `yaml:"rules"`
@@ -74,6 +79,10 @@ type Reply struct {
 	Usage *Usage `yaml:"usage"`
 	// Empty sends an empty content string.
 	Empty bool `yaml:"empty"`
+	// Pad adds this many bytes of filler text to the content: in place of
+	// "{{pad}}" when the content holds it (inside a JSON string, say),
+	// else at its end. Tests of huge replies use it.
+	Pad int `yaml:"pad"`
 
 	// Status, when not 0 or 200, sends an error body with that HTTP status.
 	Status int `yaml:"status"`

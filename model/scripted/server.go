@@ -191,9 +191,10 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	req := rec.Request
 
 	var (
-		reply Reply
-		found bool
-		ref   *refusal
+		reply   Reply
+		found   bool
+		ref     *refusal
+		ruleIdx = -1
 	)
 	authorized := s.authorized(r)
 	s.mu.Lock()
@@ -202,6 +203,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		if ref = s.refuse(r, req, raw, n); ref == nil {
 			rec.Truncated = s.truncateFront(&req)
 			reply, rec.Rule, found = s.pick(req)
+			ruleIdx = s.ruleIndex(rec.Rule)
 		}
 	}
 	s.reqs = append(s.reqs, rec)
@@ -251,7 +253,16 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	if s.quirks["slow-server"] && n == 1 {
 		reply.Delay = max(reply.Delay, slowDelay)
 	}
-	status = s.reply(w, r, req, raw, reply)
+	status = s.reply(w, r, req, raw, reply, ruleIdx)
+}
+
+func (s *Server) ruleIndex(name string) int {
+	for i := range s.sc.Rules {
+		if s.sc.Rules[i].Name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // slowDelay is how long slow-server takes over its first answer.
@@ -348,7 +359,7 @@ func messageText(m openai.ChatCompletionMessage) string {
 }
 
 // reply writes rep and returns the HTTP status it answered with.
-func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCompletionRequest, raw map[string]any, rep Reply) int {
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCompletionRequest, raw map[string]any, rep Reply, ruleIdx int) int {
 	if rep.Run != "" {
 		if out, err := s.runHook(r.Context(), rep.Run); err != nil {
 			if r.Context().Err() != nil {
@@ -397,6 +408,9 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCo
 	if rep.Empty {
 		content = ""
 	}
+	if rep.Pad > 0 {
+		content = pad(content, rep.Pad)
+	}
 	s.mu.Lock()
 	calls := make([]openai.ToolCall, len(rep.ToolCalls))
 	for i, c := range rep.ToolCalls {
@@ -414,6 +428,13 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCo
 		finish = openai.FinishReasonToolCalls
 	}
 	shape := s.shapeReply(req, raw, content, calls, finish)
+	if shape.cut && ruleIdx >= 0 {
+		// The model would write the same answer again: a request with
+		// more room gets this reply whole, not the rule's next one.
+		s.mu.Lock()
+		s.next[ruleIdx]--
+		s.mu.Unlock()
+	}
 	usage := estimateUsage(req, shapeText(shape), nil)
 	if rep.Usage != nil {
 		usage = openai.Usage{
@@ -456,6 +477,16 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, req openai.ChatCo
 	}
 	_, _ = w.Write(body)
 	return http.StatusOK
+}
+
+// pad puts n bytes of filler into content, at "{{pad}}" or at the end.
+func pad(content string, n int) string {
+	const word = "filler "
+	filler := strings.Repeat(word, n/len(word)+1)[:n]
+	if strings.Contains(content, "{{pad}}") {
+		return strings.Replace(content, "{{pad}}", filler, 1)
+	}
+	return content + "\n" + filler
 }
 
 // shapeText is a shaped reply's text, for the usage estimate.
