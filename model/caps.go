@@ -40,7 +40,8 @@ type caps struct {
 	streamOptions bool
 	maxCompletion bool // send the cap as max_completion_tokens
 	temperature   bool
-	parallel      bool // send parallel_tool_calls: true with tools
+	parallel      bool // send parallel_tool_calls: true with tools unless asked otherwise
+	noParallel    bool // the server refused parallel_tool_calls
 	llamaSchema   bool // send a schema as json_object + schema (llama.cpp)
 }
 
@@ -174,10 +175,10 @@ func (s *capState) stepDown(q *Quirk, msg string) string {
 		c.temperature = false
 		return "the configured temperature is left out"
 	case stepParallelOff:
-		if !c.parallel {
+		if c.noParallel {
 			return ""
 		}
-		c.parallel = false
+		c.parallel, c.noParallel = false, true
 		return "parallel_tool_calls is left out"
 	case stepToolsOff:
 		c.tools = false

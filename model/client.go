@@ -47,6 +47,10 @@ type Request struct {
 	Tools []openai.Tool
 	// ToolChoice is passed through ("auto", "required", or a specific tool).
 	ToolChoice any
+	// ParallelToolCalls says whether a reply may hold several tool calls.
+	// Nil leaves it to the client: several, as OpenAI's default is, so
+	// servers whose default is one call (llama.cpp) are told so.
+	ParallelToolCalls *bool
 	// ResponseFormat asks for JSON mode or a JSON schema. A schema is sent
 	// as the endpoint takes it: json_schema, llama.cpp's json_object plus
 	// schema, json_object, or not at all (the prompt must then ask for the

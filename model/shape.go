@@ -131,7 +131,12 @@ func (c *client) shapeCaps(req Request, cp caps, rc ReplyCaps, scale int) (*shap
 	}
 	if len(w.Tools) > 0 {
 		w.ToolChoice = toolChoice(req.ToolChoice, wire)
-		if cp.parallel {
+		switch {
+		case cp.noParallel:
+		case req.ParallelToolCalls != nil:
+			w.ParallelToolCalls = req.ParallelToolCalls
+		case cp.parallel:
+			// Not for OpenAI's own API, whose default is several already.
 			on := true
 			w.ParallelToolCalls = &on
 		}

@@ -29,7 +29,7 @@ type wireRequest struct {
 	TopP                *float64        `json:"top_p,omitempty"`
 	Seed                *int            `json:"seed,omitempty"`
 	ReasoningEffort     string          `json:"reasoning_effort,omitempty"`
-	Stream              bool            `json:"stream,omitempty"`
+	Stream              bool            `json:"stream"`
 	StreamOptions       *streamOptions  `json:"stream_options,omitempty"`
 	Extra               map[string]any  `json:"-"`
 	raw                 json.RawMessage // the body as last written
