@@ -11,7 +11,7 @@ func cleanEvent(e agent.Event) agent.Event {
 	// Type and ID are never shown, but a transcript read by `m1 show -`
 	// may hold anything, and a valid one is unchanged by Clean.
 	e.Type, e.ID, e.Source = Clean(e.Type), Clean(e.ID), Clean(e.Source)
-	e.Content = Clean(e.Content)
+	e.Content, e.Reasoning = Clean(e.Content), Clean(e.Reasoning)
 	if len(e.Images) > 0 {
 		imgs := make([]agent.Image, len(e.Images))
 		for i, img := range e.Images {
