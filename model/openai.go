@@ -384,9 +384,18 @@ func (c *client) Complete(ctx context.Context, req Request) (*Response, error) {
 		cut      *Response // a reply cut by the cap, while one with room is tried
 		cutCap   int
 	)
+	fitted := false
 	for range maxReshapes {
 		cp := c.caps.get()
 		sh, err := c.shape(req, cp, scale)
+		if errors.Is(err, ErrContextLength) && !fitted && cut == nil {
+			// A caller that did not budget its prompt (or budgeted by a
+			// larger window) gets it fitted here, oldest turns first,
+			// rather than a refusal or a server's silent cut.
+			fitted = true
+			req.Messages = FitMessages(req.Messages, PromptBudget(c.window()))
+			sh, err = c.shape(req, cp, scale)
+		}
 		if err != nil {
 			if cut != nil {
 				return cut, nil

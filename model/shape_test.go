@@ -3,6 +3,7 @@ package model_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -116,24 +117,38 @@ func TestShapeNoVision(t *testing.T) {
 	}
 }
 
-func TestPromptOverTheWindowIsNotSent(t *testing.T) {
+func TestPromptOverTheWindowIsNeverSent(t *testing.T) {
 	t.Parallel()
 	srv := okServer(t)
 	c, _ := model.New(model.Endpoint{Model: "scripted", BaseURL: srv.URL(), APIKey: testKey,
 		Info: model.Info{ContextWindow: 1000}, InfoStated: []string{"context_window"}})
-	_, err := c.Complete(t.Context(), model.Request{Messages: userMsg(strings.Repeat("word ", 1000))})
+	// A prompt its caller did not budget is fitted to the window.
+	if _, err := c.Complete(t.Context(), model.Request{Messages: userMsg("HEAD " + strings.Repeat("word ", 1000) + " TAIL")}); err != nil {
+		t.Fatal(err)
+	}
+	r := srv.Requests()[0]
+	if n := r.PromptTokens(); n > 1000-256 || !strings.Contains(string(r.Body), "characters cut here") ||
+		!strings.Contains(string(r.Body), "HEAD") || !strings.Contains(string(r.Body), "TAIL") {
+		t.Errorf("sent a prompt of %d tokens: %.200s", n, r.Body)
+	}
+	// The cap fits what the window leaves.
+	if cap := sent(t, srv)[0]["max_tokens"].(float64); cap > 1000-float64(r.PromptTokens()) || cap < 256 {
+		t.Errorf("max_tokens = %v, want what the window leaves", cap)
+	}
+	// One that cannot be fitted (the tools alone fill the window) is not
+	// sent at all.
+	var tools []openai.Tool
+	for i := range 40 {
+		tools = append(tools, model.Tool(fmt.Sprintf("tool_%d", i), strings.Repeat("A long description. ", 10), struct {
+			A string `json:"a" description:"a long parameter description"`
+		}{}))
+	}
+	_, err := c.Complete(t.Context(), model.Request{Messages: userMsg("hi"), Tools: tools})
 	if !errors.Is(err, model.ErrContextLength) || !strings.Contains(err.Error(), "it was not sent") {
 		t.Fatalf("err = %v", err)
 	}
-	if n := len(srv.Requests()); n != 0 {
+	if n := len(srv.Requests()); n != 1 {
 		t.Errorf("%d requests sent", n)
-	}
-	// A prompt that fits gets a cap that fits what is left.
-	if _, err := c.Complete(t.Context(), model.Request{Messages: userMsg(strings.Repeat("word ", 100))}); err != nil {
-		t.Fatal(err)
-	}
-	if cap := sent(t, srv)[0]["max_tokens"].(float64); cap > 1000-125 || cap < 256 {
-		t.Errorf("max_tokens = %v, want what the window leaves", cap)
 	}
 }
 
