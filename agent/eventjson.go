@@ -22,6 +22,7 @@ type wireEvent struct {
 	SessionID string    `json:"session_id,omitempty"`
 
 	Content     string  `json:"content,omitempty"`
+	Reasoning   string  `json:"reasoning,omitempty"`
 	ModelsUsage *Usage  `json:"models_usage,omitempty"`
 	Images      []Image `json:"images,omitempty"`
 
@@ -54,7 +55,7 @@ type wireTool struct {
 func (e Event) MarshalJSON() ([]byte, error) {
 	w := wireEvent{
 		Type: e.Type, ID: e.ID, Time: e.Time, Source: e.Source, SessionID: e.SessionID,
-		Content: e.Content, ModelsUsage: e.ModelsUsage, Images: e.Images,
+		Content: e.Content, Reasoning: e.Reasoning, ModelsUsage: e.ModelsUsage, Images: e.Images,
 		Ledger: e.Ledger, Code: e.Code, Approval: e.Approval,
 		CostUSD: e.CostUSD,
 	}
