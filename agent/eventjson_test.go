@@ -38,7 +38,11 @@ func oneOfEach() []Event {
 		ev(EventPlan, OrchestratorName, func(e *Event) { e.Content = "plan" }),
 		ev(EventLedger, OrchestratorName, func(e *Event) { e.Ledger, e.Turn = l, 1 }),
 		ev(EventMessage, OrchestratorName, func(e *Event) { e.Content = "task ledger" }),
-		ev(EventMessage, CoderName, func(e *Event) { e.Content = "42"; e.ModelsUsage = &Usage{PromptTokens: 10, CompletionTokens: 2}; e.Turn = 1 }),
+		ev(EventMessage, CoderName, func(e *Event) {
+			e.Content = "42"
+			e.ModelsUsage = &Usage{PromptTokens: 10, CompletionTokens: 2}
+			e.Turn = 1
+		}),
 		ev(EventToolCall, FileSurferName, func(e *Event) { e.Tool = &ToolCall{Name: "open_path", Arguments: ` {"path": "a.txt"} `} }),
 		ev(EventToolCall, FileSurferName, func(e *Event) { e.Tool = &ToolCall{Name: "open_path", Arguments: `{"path": `} }),
 		ev(EventToolResult, FileSurferName, func(e *Event) { e.Tool = &ToolCall{Name: "open_path"} }),
