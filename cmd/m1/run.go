@@ -93,7 +93,7 @@ func addTeamFlags(cmd *cobra.Command, t *runner.TeamOptions) {
 	fl.Int64Var(&t.Pids, "pids", t.Pids, "process-count limit of the code container")
 	fl.StringVar(&t.BrowserPath, "browser-path", "", "Chrome or Chromium binary (default: found in PATH)")
 	fl.StringVar(&t.CDP, "cdp", "", "attach to a running Chrome at this DevTools `URL` instead of launching one")
-	fl.StringVar(&t.SearchEngine, "search-engine", t.SearchEngine, "web search URL template; {query} is replaced by the query")
+	fl.StringVar(&t.SearchEngine, "search-engine", t.SearchEngine, "search_web URL template; {query} is replaced by the query")
 	fl.StringSliceVar(&t.AllowDomains, "allow-domains", nil, "the only domains the browser may visit (comma-separated)")
 	fl.StringSliceVar(&t.BlockDomains, "block-domains", nil, "domains the browser must not visit (comma-separated)")
 	fl.StringSliceVar(&t.AllowPaths, "allow-path", nil, "a further folder the FileSurfer may read (repeatable; the work dir is always allowed)")

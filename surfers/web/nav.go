@@ -37,22 +37,22 @@ func visitURLTool() *tool {
 	})
 }
 
-const webSearchDesc = "Search the web with the configured search engine and open the results page."
+const searchWebDesc = "Search the web with the configured search engine and open the results page."
 
-type webSearchParams struct {
+type searchWebParams struct {
 	Reasoning string `json:"reasoning" description:"Why this action, in one or two sentences."`
 	Query     string `json:"query" description:"The search query."`
 }
 
-func (p webSearchParams) validate() error {
+func (p searchWebParams) validate() error {
 	if strings.TrimSpace(p.Query) == "" {
 		return errors.New("query is required")
 	}
 	return nil
 }
 
-func webSearchTool() *tool {
-	return defineTool("web_search", webSearchDesc, nil, nil, func(ctx context.Context, s *Surfer, p webSearchParams) (outcome, error) {
+func searchWebTool() *tool {
+	return defineTool("search_web", searchWebDesc, nil, nil, func(ctx context.Context, s *Surfer, p searchWebParams) (outcome, error) {
 		return s.search(ctx, p.Query)
 	})
 }

@@ -38,7 +38,7 @@ type Options struct {
 	// BlockDomains are domains (and their subdomains) the browser must not
 	// load pages from. They win over AllowDomains.
 	BlockDomains []string
-	// SearchEngine is the web_search URL template; {query} (or %s) is
+	// SearchEngine is the search_web URL template; {query} (or %s) is
 	// replaced by the escaped query.
 	SearchEngine string
 	// StartPage is opened when the browser starts and on Reset.
@@ -121,7 +121,7 @@ func WithBlockDomains(domains ...string) Option {
 	return func(o *Options) { o.BlockDomains = append(o.BlockDomains, domains...) }
 }
 
-// WithSearchEngine sets the web_search URL template, with {query} or %s where
+// WithSearchEngine sets the search_web URL template, with {query} or %s where
 // the escaped query goes.
 func WithSearchEngine(template string) Option { return func(o *Options) { o.SearchEngine = template } }
 

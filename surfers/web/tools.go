@@ -88,7 +88,7 @@ func defineTool[P any](name, desc string, offered func(*observation) bool, appro
 // allTools returns the toolset in the order the model sees it.
 func allTools() []*tool {
 	return []*tool{
-		visitURLTool(), webSearchTool(), historyBackTool(),
+		visitURLTool(), searchWebTool(), historyBackTool(),
 		clickTool(), inputTextTool(), hoverTool(), selectOptionTool(),
 		scrollUpTool(), scrollDownTool(),
 		answerQuestionTool(), summarizePageTool(), sleepTool(),

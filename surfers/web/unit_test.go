@@ -169,3 +169,24 @@ func TestAnnotateDrawsBoxesAndScales(t *testing.T) {
 		t.Fatalf("inside of the box changed: %v", got)
 	}
 }
+
+// TestToolNamesAvoidReservedNames: chat templates reserve some tool names
+// for built-in tools and refuse any other definition of them (llama.cpp
+// with Llama 3.1/3.3: "Parameters of tool web_search must only have these
+// properties: query"), so no WebSurfer tool may take one.
+func TestToolNamesAvoidReservedNames(t *testing.T) {
+	t.Parallel()
+	reserved := map[string]bool{
+		"web_search": true, "brave_search": true, "wolfram_alpha": true,
+		"python": true, "code_interpreter": true, "ipython": true,
+	}
+	names := toolNames(allTools())
+	for n := range names {
+		if reserved[n] {
+			t.Errorf("tool %q has a name chat templates reserve", n)
+		}
+	}
+	if !names["search_web"] {
+		t.Errorf("no search_web tool among %v", names)
+	}
+}
