@@ -644,7 +644,7 @@ func browserCheck(ctx context.Context, opts *runFlags) check {
 	case err == nil && opts.Team.CDP != "":
 		c.Status, c.Message = checkOK, fmt.Sprintf("attached to %s (%s)", redactURL(info.Path), info.Product)
 	case err == nil:
-		c.Status, c.Message = checkOK, fmt.Sprintf("%s (%s) starts headless", info.Path, info.Product)
+		c.Status, c.Message, c.Hint = checkOK, fmt.Sprintf("%s (%s) starts headless", info.Path, info.Product), web.SandboxNote()
 	case errors.Is(err, web.ErrNoBrowser):
 		c.Status, c.Message = checkFail, web.ErrNoBrowser.Error()
 		c.Hint = "install chromium (apt-get install chromium), or pass --browser-path"

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -440,7 +441,11 @@ func cmdNoContainers(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // site [DIR] serves testdata/sites, or the script's own folder DIR (for
-// pages made for one script), over loopback and sets $SITE to its URL.
+// pages made for one script), over loopback and sets $SITE to its URL and
+// $SITEPORT to its port. Every request is logged to $WORK/site.log as
+// "HOST METHOD PATH", so a script can check which hosts the browser
+// contacted. /redirect?to=URL answers 302 to URL, and
+// /attachment?name=NAME a download named NAME.
 func cmdSite(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) > 1 {
 		ts.Fatalf("usage: site [DIR]")
@@ -450,9 +455,31 @@ func cmdSite(ts *testscript.TestScript, neg bool, args []string) {
 		dir = ts.MkAbs(args[0])
 	}
 	ts.Check(err)
-	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
-	ts.Defer(srv.Close)
+	logf, err := os.Create(ts.MkAbs("site.log"))
+	ts.Check(err)
+	var mu sync.Mutex
+	files := http.FileServer(http.Dir(dir))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fmt.Fprintf(logf, "%s %s %s\n", r.Host, r.Method, r.URL.Path)
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/redirect":
+			http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
+		case "/attachment":
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", r.URL.Query().Get("name")))
+			_, _ = io.WriteString(w, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPLANTEDKEY attacker@example\n")
+		default:
+			files.ServeHTTP(w, r)
+		}
+	}))
+	ts.Defer(func() {
+		srv.Close()
+		logf.Close()
+	})
 	ts.Setenv("SITE", srv.URL)
+	ts.Setenv("SITEPORT", srv.URL[strings.LastIndex(srv.URL, ":")+1:])
 }
 
 // browserCondition answers [browser]: whether Chrome or Chromium is in

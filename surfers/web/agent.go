@@ -195,6 +195,9 @@ func (s *Surfer) perform(ctx context.Context, name, args string, vision bool, em
 	case err != nil:
 		return outcome{}, nil, err
 	}
+	if s.chrome.running() {
+		s.chrome.awaitDownload(ctx, s.chrome.activeTab())
+	}
 	more, err := s.chrome.finishDownloads(ctx, s.opts.Approver)
 	if err != nil {
 		return outcome{}, nil, err

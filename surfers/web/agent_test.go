@@ -372,12 +372,14 @@ func TestApprovalRefusalGoesBackToModel(t *testing.T) {
 	state, _ = h.do("click", map[string]any{"target_id": h.id(obs, "Go")})
 	mustContain(t, state, "The user did not approve", "[Search]")
 
-	// Plain links need no approval.
+	// A plain link is asked for too: any click can run the page's scripts.
 	_, obs = h.visit("/index.html")
 	state, _ = h.do("click", map[string]any{"target_id": h.id(obs, "Vault")})
-	mustContain(t, state, "4711-ZETA")
+	mustContain(t, state, "The user did not approve")
+	mustNotContain(t, state, "4711-ZETA")
 
-	if len(ap.reqs) != 2 || ap.reqs[0].Kind != agent.ApproveBrowser || ap.reqs[0].Detail != "secret" || !strings.Contains(ap.reqs[1].Detail, "submits a form") {
+	if len(ap.reqs) != 3 || ap.reqs[0].Kind != agent.ApproveBrowser || ap.reqs[0].Detail != "secret" ||
+		!strings.Contains(ap.reqs[1].Detail, "submits a form") || !strings.Contains(ap.reqs[2].Detail, "opens "+h.site.URL+"/vault.html") {
 		t.Fatalf("approval requests %+v", ap.reqs)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -20,8 +19,6 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/remote"
-
-	"github.com/m1-project/m1/agent"
 )
 
 // launchTimeout bounds the start of Chrome; a binary that hangs at start is
@@ -42,6 +39,8 @@ type LaunchError struct {
 	// was found.
 	Path string
 	Err  error
+	// sandbox is set when Chrome said its sandbox could not start.
+	sandbox bool
 }
 
 // Error says what failed and how to fix it.
@@ -84,6 +83,11 @@ type tab struct {
 	id     target.ID
 	root   bool // the first tab: its context owns the browser
 	track  *tracker
+
+	mu        sync.Mutex
+	epoch     int       // the page's tag of the action under way (markAction), 0 when none
+	markedAt  time.Time // when it was marked
+	markedNav int       // the tab's navigation count then
 }
 
 // with returns a context for actions on tb that also ends when ctx ends, so
@@ -92,15 +96,6 @@ func (tb *tab) with(ctx context.Context) (context.Context, context.CancelFunc) {
 	c, cancel := context.WithCancel(tb.ctx)
 	stop := context.AfterFunc(ctx, cancel)
 	return c, func() { stop(); cancel() }
-}
-
-// download is one file the browser saves.
-type download struct {
-	guid, url, name string
-	final           string // path the file gets once complete
-	state           cdpbrowser.DownloadProgressState
-	received        float64
-	done            chan struct{}
 }
 
 // chrome is the browser of one session: launched lazily, relaunched when it
@@ -119,8 +114,11 @@ type chrome struct {
 	lastURL     string
 	profileDir  string // for tests: the user data dir of the launched Chrome
 	shots       int
+	proxy       *policyProxy // with domain flags, where all traffic goes
+	staging     string       // where Chrome saves downloads before they are placed
 
 	mu        sync.Mutex
+	refused   []refusal // requests the policy refused since the last look
 	trackers  []*tracker
 	popups    []target.ID
 	known     map[target.ID]bool
@@ -169,10 +167,25 @@ func (c *chrome) launched() bool { return c.rootCtx != nil }
 
 func (c *chrome) activeTab() *tab { return c.tabs[c.active] }
 
-// launch starts (or attaches to) Chrome and prepares its first tab.
+// launch starts (or attaches to) Chrome and prepares its first tab. Where
+// Chrome's sandbox cannot start (not as root: there --no-sandbox is
+// needed from the start), it tries once more without it and SandboxNote
+// says so.
 func (c *chrome) launch(ctx context.Context) error {
+	err := c.launchOnce(ctx, false)
+	var le *LaunchError
+	if err != nil && errors.As(err, &le) && le.sandbox && os.Geteuid() != 0 && c.opts.CDPURL == "" {
+		if err = c.launchOnce(ctx, true); err == nil {
+			setSandboxNote(noSandboxFail)
+		}
+	}
+	return err
+}
+
+func (c *chrome) launchOnce(ctx context.Context, noSandbox bool) error {
 	var allocCtx context.Context
 	var allocCancel context.CancelFunc
+	out := &outputTail{}
 	where := c.opts.CDPURL
 	if where != "" {
 		allocCtx, allocCancel = remote.NewAllocator(c.base, c.opts.CDPURL)
@@ -182,20 +195,49 @@ func (c *chrome) launch(ctx context.Context) error {
 			return &LaunchError{Path: path, Err: err}
 		}
 		where = path
+		// Profiles of browsers killed with their m1 go first.
+		sweepProfiles(os.TempDir())
 		ao := append(chromedp.DefaultExecAllocatorOptions[:],
 			chromedp.ExecPath(path),
 			chromedp.Flag("disable-component-update", true),
 			chromedp.Flag("disable-domain-reliability", true),
 			chromedp.Flag("no-pings", true),
 			chromedp.WindowSize(c.opts.ViewportWidth, c.opts.ViewportHeight),
+			// The browser runs code from any page: it gets only the
+			// variables it needs, never the model's key.
+			chromedp.NoInheritEnv,
+			chromedp.Env(browserEnv(os.Environ())...),
+			chromedp.CombinedOutput(out),
 		)
-		if os.Getuid() == 0 {
+		// Chrome's sandbox is kept wherever it can run; as root it cannot
+		// (chromedp adds --no-sandbox then, and SandboxNote says why).
+		if noSandbox {
 			ao = append(ao, chromedp.NoSandbox)
+		}
+		if c.policy.hasHostRules() {
+			px, err := startProxy(c.policy, c.noteProxyRefusal)
+			if err != nil {
+				return &LaunchError{Path: where, Err: err}
+			}
+			c.proxy = px
+			ao = append(ao,
+				chromedp.ProxyServer(px.url()),
+				// Loopback addresses bypass a proxy unless told not to.
+				chromedp.Flag("proxy-bypass-list", "<-loopback>"),
+				chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+			)
 		}
 		if !c.opts.Headless {
 			ao = append(ao, chromedp.VisibleWindow)
 		}
 		allocCtx, allocCancel = chromedp.NewExecAllocator(c.base, ao...)
+	}
+	failed := func(err error) error {
+		le := &LaunchError{Path: where, Err: err}
+		if sandboxFailure.MatchString(out.String()) {
+			le.sandbox = true
+		}
+		return le
 	}
 
 	root := &tab{root: true, track: newTracker()}
@@ -204,6 +246,7 @@ func (c *chrome) launch(ctx context.Context) error {
 	stop := func() {
 		rootCancel()
 		allocCancel()
+		c.closeProxy()
 	}
 
 	// The first Run binds the browser to rootCtx, so it must not carry the
@@ -216,7 +259,7 @@ func (c *chrome) launch(ctx context.Context) error {
 	case err := <-started:
 		if err != nil {
 			stop()
-			return &LaunchError{Path: where, Err: err}
+			return failed(err)
 		}
 	case <-ctx.Done():
 		stop()
@@ -231,6 +274,7 @@ func (c *chrome) launch(ctx context.Context) error {
 	c.rootCtx, c.rootCancel, c.allocCancel = rootCtx, rootCancel, allocCancel
 	cc := chromedp.FromContext(rootCtx)
 	root.id = cc.Target.TargetID
+	root.track.setMain(cdp.FrameID(root.id))
 	if p := cc.Browser.Process(); p != nil {
 		c.profileDir = profileDirOf(p.Pid)
 	}
@@ -241,19 +285,61 @@ func (c *chrome) launch(ctx context.Context) error {
 	c.popups = nil
 	c.mu.Unlock()
 
-	if err := chromedp.ListenBrowser(rootCtx, c.browserEvent); err != nil {
+	if err := chromedp.ListenBrowser(rootCtx, func(ev any) { c.browserEvent(rootCtx, ev) }); err != nil {
 		c.shutdown()
-		return &LaunchError{Path: where, Err: err}
+		return failed(err)
+	}
+	if err := c.intercept(ctx); err != nil {
+		c.shutdown()
+		return failed(err)
+	}
+	if err := c.prepareDownloads(); err != nil {
+		c.shutdown()
+		return failed(err)
 	}
 	if err := c.setDownloads(ctx); err != nil {
 		c.shutdown()
-		return &LaunchError{Path: where, Err: err}
+		return failed(err)
 	}
 	if err := c.setupTab(ctx, root); err != nil {
 		c.shutdown()
-		return &LaunchError{Path: where, Err: err}
+		return failed(err)
 	}
 	return nil
+}
+
+// interceptPatterns are the requests the browser pauses for the policy:
+// all of them with domain flags, else only local files (refused always,
+// and without a cost for the pages of the web).
+func (c *chrome) interceptPatterns() []*fetch.RequestPattern {
+	if c.policy.hasHostRules() {
+		return []*fetch.RequestPattern{{URLPattern: "*"}}
+	}
+	return []*fetch.RequestPattern{{URLPattern: "file:*"}, {URLPattern: "filesystem:*"}}
+}
+
+// intercept pauses requests for the policy at the browser level, where it
+// sees every request of every target (tabs, popups before their first
+// load, frames, workers) before it is sent. An attached browser (--cdp) is
+// the user's own, with tabs that are none of m1's business: there each of
+// the surfer's tabs is intercepted instead (setupTab).
+func (c *chrome) intercept(ctx context.Context) error {
+	if c.opts.CDPURL != "" {
+		return nil
+	}
+	cctx, cancel := withStop(ctx, c.rootCtx)
+	defer cancel()
+	if _, err := chromedp.CallBrowser(cctx, fetch.Enable, fetch.EnableParams{Patterns: c.interceptPatterns()}); err != nil {
+		return fmt.Errorf("enable request interception: %w", err)
+	}
+	return nil
+}
+
+func (c *chrome) closeProxy() {
+	if c.proxy != nil {
+		c.proxy.close()
+		c.proxy = nil
+	}
 }
 
 // profileDirOf reads the --user-data-dir of a running process, so tests can
@@ -271,26 +357,6 @@ func profileDirOf(pid int) string {
 	return ""
 }
 
-func (c *chrome) setDownloads(ctx context.Context) error {
-	p := cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorDeny, EventsEnabled: ptr(true)}
-	if c.opts.DownloadDir != "" {
-		dir, err := filepath.Abs(c.opts.DownloadDir)
-		if err != nil {
-			return fmt.Errorf("download dir: %w", err)
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("download dir: %w", err)
-		}
-		p.Behavior, p.DownloadPath = cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, dir
-	}
-	cctx, cancel := withStop(ctx, c.rootCtx)
-	defer cancel()
-	if _, err := chromedp.CallBrowser(cctx, cdpbrowser.SetDownloadBehavior, p); err != nil {
-		return fmt.Errorf("set download behaviour: %w", err)
-	}
-	return nil
-}
-
 // withStop derives from the chromedp context cctx a context that also ends
 // when ctx ends.
 func withStop(ctx, cctx context.Context) (context.Context, context.CancelFunc) {
@@ -299,8 +365,9 @@ func withStop(ctx, cctx context.Context) (context.Context, context.CancelFunc) {
 	return c, func() { stop(); cancel() }
 }
 
-// setupTab sizes the viewport and, when domains are limited, intercepts
-// document requests so clicks and redirects cannot leave the allowed set.
+// setupTab sizes the viewport and, in a browser m1 attached to, intercepts
+// the tab's requests for the policy (a launched browser intercepts all of
+// them at once: see intercept).
 func (c *chrome) setupTab(ctx context.Context, tb *tab) error {
 	tctx, cancel := tb.with(ctx)
 	defer cancel()
@@ -309,10 +376,13 @@ func (c *chrome) setupTab(ctx context.Context, tb *tab) error {
 	}); err != nil {
 		return fmt.Errorf("set viewport: %w", err)
 	}
-	if c.policy.active() {
-		if _, err := chromedp.Call(tctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
-			{URLPattern: "*", ResourceType: network.ResourceTypeDocument, RequestStage: fetch.RequestStageRequest},
-		}}); err != nil {
+	if _, err := chromedp.Call(tctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: timersJS, RunImmediately: ptr(true),
+	}); err != nil {
+		return fmt.Errorf("add the timer hook: %w", err)
+	}
+	if c.opts.CDPURL != "" {
+		if _, err := chromedp.Call(tctx, fetch.Enable, fetch.EnableParams{Patterns: c.interceptPatterns()}); err != nil {
 			return fmt.Errorf("enable request interception: %w", err)
 		}
 	}
@@ -346,159 +416,127 @@ func (c *chrome) listener(tb *tab) func(ev any) {
 				_, _ = chromedp.Call(tb.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
 			}()
 		case *fetch.EventRequestPaused:
-			go c.decide(tb, ev)
+			go c.decide(tb.ctx, ev, false)
 		}
 	}
 }
 
-// decide lets an intercepted document request through or refuses it.
-func (c *chrome) decide(tb *tab, ev *fetch.EventRequestPaused) {
+// decide lets an intercepted request through or refuses it. cctx is the
+// chromedp context of the session that paused it: the browser's, or a
+// tab's (browser is false then).
+func (c *chrome) decide(cctx context.Context, ev *fetch.EventRequestPaused, browser bool) {
+	call := func(fail bool) {
+		var err error
+		switch {
+		case fail && browser:
+			_, err = chromedp.CallBrowser(cctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+		case fail:
+			_, err = chromedp.Call(cctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+		case browser:
+			_, err = chromedp.CallBrowser(cctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+		default:
+			_, err = chromedp.Call(cctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+		}
+		_ = err // the request or the browser went away meanwhile
+	}
 	u := ""
 	if ev.Request != nil {
 		u = ev.Request.URL
 	}
 	if err := c.policy.check(u); err != nil {
-		tb.track.note(fmt.Sprintf("Navigation to %s was refused: %v.", u, err))
-		_, _ = chromedp.Call(tb.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonBlockedByClient})
+		c.noteRefusal(refusal{url: u, doc: ev.ResourceType == network.ResourceTypeDocument, err: err})
+		call(true)
 		return
 	}
-	_, _ = chromedp.Call(tb.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+	call(false)
+}
+
+// refusal is a request the policy refused.
+type refusal struct {
+	url string
+	doc bool // a page or frame, not a resource of one
+	err error
+}
+
+func (c *chrome) noteRefusal(r refusal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.refused) < 1000 {
+		c.refused = append(c.refused, r)
+	}
+}
+
+// noteProxyRefusal is told of a connection the proxy refused (WebSockets,
+// names that resolve to blocked addresses). Those are not reported to the
+// model: the proxy cannot tell a page's connection from the browser's own
+// background traffic, and the requests it could name were refused above.
+func (c *chrome) noteProxyRefusal(hostport string, err error) {}
+
+// refusedURL reports whether the policy refused a request for u.
+func (c *chrome) refusedURL(u string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.refused {
+		if r.url == u {
+			return true
+		}
+	}
+	return false
+}
+
+// dropRefusal forgets the refusal of u, which a note has reported in
+// another way.
+func (c *chrome) dropRefusal(u string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.refused[:0]
+	for _, r := range c.refused {
+		if r.url != u {
+			out = append(out, r)
+		}
+	}
+	c.refused = out
+}
+
+// takeRefusals turns the refusals since the last look into notes for the
+// model: each refused page, and a count of refused resources with an
+// example.
+func (c *chrome) takeRefusals() []string {
+	c.mu.Lock()
+	rs := c.refused
+	c.refused = nil
+	c.mu.Unlock()
+	var notes []string
+	var others []refusal
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if seen[r.url] {
+			continue
+		}
+		seen[r.url] = true
+		if r.doc && len(notes) < 5 {
+			notes = append(notes, fmt.Sprintf("The browser refused to open %s: %v.", r.url, r.err))
+			continue
+		}
+		others = append(others, r)
+	}
+	if len(others) > 0 {
+		notes = append(notes, fmt.Sprintf("The page tried to reach %d address(es) the browser may not contact, and was refused (e.g. %s: %v).", len(others), others[0].url, others[0].err))
+	}
+	return notes
 }
 
 // browserEvent handles browser-wide events (downloads). Same rules as
 // listener.
-func (c *chrome) browserEvent(ev any) {
+func (c *chrome) browserEvent(rootCtx context.Context, ev any) {
 	switch ev := ev.(type) {
+	case *fetch.EventRequestPaused:
+		go c.decide(rootCtx, ev, true)
 	case *cdpbrowser.EventDownloadWillBegin:
-		c.mu.Lock()
-		d := &download{guid: ev.GUID, url: ev.URL, name: ev.SuggestedFilename, done: make(chan struct{})}
-		d.final = c.reserveName(ev.SuggestedFilename)
-		c.downloads[ev.GUID] = d
-		c.newDL = append(c.newDL, d)
-		trackers := c.trackers
-		c.mu.Unlock()
-		for _, t := range trackers {
-			t.dropURL(ev.URL)
-		}
+		c.beginDownload(rootCtx, ev)
 	case *cdpbrowser.EventDownloadProgress:
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		d := c.downloads[ev.GUID]
-		if d == nil {
-			return
-		}
-		d.received = ev.ReceivedBytes
-		if d.state == cdpbrowser.DownloadProgressStateCompleted || d.state == cdpbrowser.DownloadProgressStateCanceled {
-			return
-		}
-		d.state = ev.State
-		switch ev.State {
-		case cdpbrowser.DownloadProgressStateCompleted:
-			go func() {
-				// Chrome saved it under its guid (allowAndName); give it
-				// the name the server suggested.
-				_ = os.Rename(filepath.Join(c.downloadDir(), d.guid), d.final)
-				close(d.done)
-			}()
-		case cdpbrowser.DownloadProgressStateCanceled:
-			close(d.done)
-		}
+		c.progressDownload(ev)
 	}
-}
-
-func (c *chrome) downloadDir() string {
-	dir, _ := filepath.Abs(c.opts.DownloadDir)
-	return dir
-}
-
-// reserveName picks a file name in the download dir that neither exists nor
-// was promised to another download; the caller holds mu.
-func (c *chrome) reserveName(name string) string {
-	name = filepath.Base(strings.TrimSpace(name))
-	if name == "" || name == "." || name == string(filepath.Separator) {
-		name = "download"
-	}
-	dir := c.downloadDir()
-	ext := filepath.Ext(name)
-	stem := strings.TrimSuffix(name, ext)
-	for i := 0; ; i++ {
-		cand := name
-		if i > 0 {
-			cand = fmt.Sprintf("%s (%d)%s", stem, i, ext)
-		}
-		p := filepath.Join(dir, cand)
-		if _, err := os.Stat(p); err == nil || c.reserved[p] {
-			continue
-		}
-		c.reserved[p] = true
-		return p
-	}
-}
-
-// finishDownloads asks for approval of the downloads that began during the
-// last action, waits for them within the cap and says where they landed.
-func (c *chrome) finishDownloads(ctx context.Context, approver agent.Approver) ([]string, error) {
-	c.mu.Lock()
-	dls := c.newDL
-	c.newDL = nil
-	c.mu.Unlock()
-	var notes []string
-	for _, d := range dls {
-		if c.opts.DownloadDir == "" {
-			notes = append(notes, fmt.Sprintf("The page tried to download %s; downloads are disabled in this session.", d.name))
-			continue
-		}
-		dec, err := agent.Approve(ctx, approver, agent.ApprovalRequest{
-			Agent: agent.WebSurferName, Kind: agent.ApproveBrowser,
-			Action: "download " + d.name, Detail: d.url,
-		})
-		if err != nil {
-			return notes, fmt.Errorf("approve download: %w", err)
-		}
-		if !dec.Approved {
-			cctx, cancel := withStop(ctx, c.rootCtx)
-			_, _ = chromedp.CallBrowser(cctx, cdpbrowser.CancelDownload, cdpbrowser.CancelDownloadParams{GUID: d.guid})
-			cancel()
-			select {
-			case <-d.done:
-			case <-time.After(2 * time.Second):
-			}
-			_ = os.Remove(filepath.Join(c.downloadDir(), d.guid))
-			_ = os.Remove(d.final)
-			notes = append(notes, fmt.Sprintf("The download of %s was refused by the user%s.", d.name, reason(dec)))
-			continue
-		}
-		timer := time.NewTimer(c.opts.SettleTimeout)
-		select {
-		case <-d.done:
-			timer.Stop()
-			c.mu.Lock()
-			st := d.state
-			c.mu.Unlock()
-			if st == cdpbrowser.DownloadProgressStateCanceled {
-				notes = append(notes, fmt.Sprintf("The download of %s was cancelled.", d.name))
-				continue
-			}
-			size := ""
-			if fi, err := os.Stat(d.final); err == nil {
-				size = fmt.Sprintf(" (%d bytes)", fi.Size())
-			}
-			notes = append(notes, fmt.Sprintf("Downloaded %s to %s%s.", d.name, d.final, size))
-		case <-timer.C:
-			notes = append(notes, fmt.Sprintf("The download of %s is still running; it will be saved to %s.", d.name, d.final))
-		case <-ctx.Done():
-			timer.Stop()
-			return notes, ctx.Err()
-		}
-	}
-	return notes, nil
-}
-
-func reason(d agent.Decision) string {
-	if d.Reason == "" {
-		return ""
-	}
-	return ": " + d.Reason
 }
 
 // takePopups returns the tabs pages opened since the last call.
@@ -530,8 +568,9 @@ func (c *chrome) adoptPopups(ctx context.Context) []string {
 	var notes []string
 	for _, id := range c.takePopups() {
 		tb := &tab{id: id, track: newTracker()}
-		// Busy until its load event: it may have started loading before we
-		// attached, and then we never see the start.
+		tb.track.setMain(cdp.FrameID(id))
+		// Busy until its DOMContentLoaded: it may have started loading
+		// before we attached, and then we never see the start.
 		tb.track.attaching = true
 		tctx, cancel := chromedp.NewContext(c.rootCtx, chromedp.WithTargetID(id), chromedp.WithListener(c.listener(tb)))
 		tb.ctx, tb.cancel = tctx, cancel
@@ -551,7 +590,7 @@ func (c *chrome) adoptPopups(ctx context.Context) []string {
 		c.trackers = append(c.trackers, tb.track)
 		c.mu.Unlock()
 		c.activate(ctx, tb)
-		if rs, _ := evalString(ctx, tb, `document.readyState + " " + location.href`); strings.HasPrefix(rs, "complete ") && !strings.HasSuffix(rs, " about:blank") {
+		if rs, _ := evalString(ctx, tb, `document.readyState + " " + location.href`); (strings.HasPrefix(rs, "complete ") || strings.HasPrefix(rs, "interactive ")) && !strings.HasSuffix(rs, " about:blank") {
 			tb.track.mu.Lock()
 			tb.track.attaching = false
 			tb.track.mu.Unlock()
@@ -562,6 +601,32 @@ func (c *chrome) adoptPopups(ctx context.Context) []string {
 		u := tb.track.lastURL
 		if u == "" {
 			u, _ = evalString(ctx, tb, `location.href`)
+		}
+		f, why := tb.track.failure()
+		if f == "" && strings.HasPrefix(u, "chrome-error:") {
+			// It failed before we attached: the target knows its address.
+			cctx, cancel := withStop(ctx, c.rootCtx)
+			if info, err := chromedp.CallBrowser(cctx, target.GetTargetInfo, target.GetTargetInfoParams{TargetID: id}); err == nil && info.TargetInfo != nil {
+				f = info.TargetInfo.URL
+			}
+			cancel()
+			if why == "" && c.refusedURL(f) {
+				why = "net::ERR_BLOCKED_BY_CLIENT"
+			}
+		}
+		if strings.HasPrefix(u, "chrome-error:") && f != "" {
+			// The load failed; a refused one was never sent (the policy's
+			// interception pauses a new tab's first request too).
+			err := c.policy.check(f)
+			if err == nil && why == "net::ERR_BLOCKED_BY_CLIENT" {
+				err = errors.New("the browser refused it")
+			}
+			if err != nil {
+				c.dropRefusal(f)
+				notes = append(notes, fmt.Sprintf("The page opened a new tab for %s, which was refused and closed: %v.", f, err))
+				c.closeTab(ctx, c.active)
+				continue
+			}
 		}
 		if err := c.policy.check(u); err != nil {
 			notes = append(notes, fmt.Sprintf("The page opened a new tab for %s, which was closed: %v.", u, err))
@@ -586,6 +651,7 @@ func (c *chrome) newTab(ctx context.Context) error {
 		return fmt.Errorf("open tab: %w", err)
 	}
 	tb.id = chromedp.FromContext(tctx).Target.TargetID
+	tb.track.setMain(cdp.FrameID(tb.id))
 	c.mu.Lock()
 	c.known[tb.id] = true
 	c.trackers = append(c.trackers, tb.track)
@@ -709,6 +775,8 @@ func (c *chrome) shutdown() {
 	}
 	c.tabs, c.active = nil, 0
 	c.rootCtx, c.rootCancel, c.allocCancel = nil, nil, nil
+	c.closeProxy()
+	c.removeStaging()
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -236,7 +236,7 @@ func TestBlockedDomain(t *testing.T) {
 	// A link to a blocked host is refused too: clicks cannot escape.
 	_, obs := h.visit("/escape.html")
 	state, obs = h.do("click", map[string]any{"target_id": h.id(obs, "Escape link")})
-	mustContain(t, state, "was refused", "localhost")
+	mustContain(t, state, "The browser refused to open http://localhost:", "the domain localhost is blocked")
 	mustNotContain(t, state, "4711-ZETA")
 	_ = obs
 }

@@ -3,8 +3,13 @@ package web
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/domdebugger"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/m1-project/m1/agent"
@@ -53,27 +58,59 @@ func clickTool() *tool {
 	})
 }
 
-// approveClick asks before clicks that submit a form or whose text reads
-// like an irreversible step.
+// approveClick asks before every click when an approver is set: any
+// element can carry a script that changes something (a div whose handler
+// posts a form, a link that deletes), so guessing from its text is not
+// enough. The reason said is the likeliest effect. The element's name goes
+// into the request as the page wrote it; the side that prints it makes
+// control characters visible and says so.
 func approveClick(ctx context.Context, s *Surfer, p clickParams) (*agent.ApprovalRequest, error) {
+	if s.opts.Approver == nil {
+		return nil, nil
+	}
 	pr, err := prepareTarget(ctx, s.chrome.activeTab(), p.TargetID)
 	if err != nil || !pr.OK {
 		return nil, nil // the click itself reports the problem
 	}
-	why := ""
+	why := "may run the page's scripts, which can change things"
 	switch {
 	case pr.Submits:
 		why = "submits a form"
-	case sensitiveWords.MatchString(pr.Name):
-		why = "looks like an irreversible step"
 	case pr.Download:
 		why = "starts a download"
-	default:
-		return nil, nil
+	case sensitiveWords.MatchString(pr.Name):
+		why = "looks like an irreversible step"
+	case pr.Href != "" && !pr.NewTab:
+		why = "opens " + pr.Href
+	case pr.NewTab:
+		why = "opens a new tab"
 	}
 	return &agent.ApprovalRequest{
 		Action: fmt.Sprintf("click %s on %s", describe(pr, p.TargetID), s.chrome.lastURL),
 		Detail: fmt.Sprintf("The element %s. Reason given: %s", why, p.Reasoning),
+	}, nil
+}
+
+// approveHover asks before a hover when an approver is set and a script
+// listens for the pointer on the element, one of its ancestors or the page
+// (a mouseover handler can post as a click can); a hover that only opens a
+// CSS menu is not asked about.
+func approveHover(ctx context.Context, s *Surfer, p hoverParams) (*agent.ApprovalRequest, error) {
+	if s.opts.Approver == nil {
+		return nil, nil
+	}
+	tb := s.chrome.activeTab()
+	pr, err := prepareTarget(ctx, tb, p.TargetID)
+	if err != nil || !pr.OK {
+		return nil, nil
+	}
+	on, err := pointerListeners(ctx, tb, p.TargetID)
+	if err != nil || len(on) == 0 {
+		return nil, nil
+	}
+	return &agent.ApprovalRequest{
+		Action: fmt.Sprintf("hover over %s on %s", describe(pr, p.TargetID), s.chrome.lastURL),
+		Detail: fmt.Sprintf("Scripts of the page listen for the pointer there (%s) and can change things. Reason given: %s", strings.Join(on, ", "), p.Reasoning),
 	}, nil
 }
 
@@ -96,7 +133,7 @@ type hoverParams struct {
 func (p hoverParams) validate() error { return requireID("target_id", p.TargetID) }
 
 func hoverTool() *tool {
-	return defineTool("hover", hoverDesc, nil, nil, func(ctx context.Context, s *Surfer, p hoverParams) (outcome, error) {
+	return defineTool("hover", hoverDesc, nil, approveHover, func(ctx context.Context, s *Surfer, p hoverParams) (outcome, error) {
 		c := s.chrome
 		tb := c.activeTab()
 		pr, err := prepareTarget(ctx, tb, p.TargetID)
@@ -113,5 +150,58 @@ func hoverTool() *tool {
 		}
 		settle(tctx, tb, c.opts.SettleTimeout, -1)
 		return outcome{text: fmt.Sprintf("I moved the mouse over %s.", describe(pr, p.TargetID))}, nil
+	})
+}
+
+// hoverEvents are the events a hover fires.
+var hoverEvents = map[string]bool{
+	"mouseover": true, "mouseenter": true, "mousemove": true,
+	"pointerover": true, "pointerenter": true, "pointermove": true,
+}
+
+// pointerListeners lists the hover events scripts listen for on target id,
+// its ancestors (across shadow roots), the document and the window.
+func pointerListeners(ctx context.Context, tb *tab, id int) ([]string, error) {
+	tctx, cancel := tb.with(ctx)
+	defer cancel()
+	return chromedp.Run(tctx, func(ctx context.Context, t *chromedp.Target) ([]string, error) {
+		const group = "m1-hover"
+		defer func() {
+			_, _ = cdp.Call(ctx, t, runtime.ReleaseObjectGroup, runtime.ReleaseObjectGroupParams{ObjectGroup: group})
+		}()
+		expr := marksJS + "\n;(() => { const el = window.__m1.byId.get(" + strconv.Itoa(id) + "); const out = [];" +
+			" for (let n = el; n; n = n.parentNode || n.host) { out.push(n); if (n.nodeType === 9 && n.defaultView) out.push(n.defaultView); } return out; })()"
+		res, err := cdp.Call(ctx, t, runtime.Evaluate, runtime.EvaluateParams{Expression: expr, ObjectGroup: group})
+		if err != nil {
+			return nil, err
+		}
+		if res.ExceptionDetails != nil || res.Result == nil || res.Result.ObjectID == "" {
+			return nil, fmt.Errorf("find element %d", id)
+		}
+		props, err := cdp.Call(ctx, t, runtime.GetProperties, runtime.GetPropertiesParams{ObjectID: res.Result.ObjectID, OwnProperties: ptr(true)})
+		if err != nil {
+			return nil, err
+		}
+		seen := map[string]bool{}
+		var on []string
+		for _, pd := range props.Result {
+			if pd.Value == nil || pd.Value.ObjectID == "" {
+				continue
+			}
+			if _, err := strconv.Atoi(pd.Name); err != nil {
+				continue
+			}
+			ls, err := cdp.Call(ctx, t, domdebugger.GetEventListeners, domdebugger.GetEventListenersParams{ObjectID: pd.Value.ObjectID, Depth: ptr[int64](0)})
+			if err != nil {
+				continue
+			}
+			for _, l := range ls.Listeners {
+				if hoverEvents[l.Type] && !seen[l.Type] {
+					seen[l.Type] = true
+					on = append(on, l.Type)
+				}
+			}
+		}
+		return on, nil
 	})
 }

@@ -79,6 +79,9 @@ func inputTextTool() *tool {
 // approveInput asks before typing: text may be sent to a site, and Enter
 // submits.
 func approveInput(ctx context.Context, s *Surfer, p inputTextParams) (*agent.ApprovalRequest, error) {
+	if s.opts.Approver == nil {
+		return nil, nil
+	}
 	action := fmt.Sprintf("type into field %d on %s", p.InputFieldID, s.chrome.lastURL)
 	if pr, err := prepareTarget(ctx, s.chrome.activeTab(), p.InputFieldID); err == nil && pr.OK {
 		action = fmt.Sprintf("type into %s on %s", describe(pr, p.InputFieldID), s.chrome.lastURL)
@@ -87,6 +90,23 @@ func approveInput(ctx context.Context, s *Surfer, p inputTextParams) (*agent.App
 		action += " and press Enter"
 	}
 	return &agent.ApprovalRequest{Action: action, Detail: p.TextValue}, nil
+}
+
+// approveSelect asks before choosing in a drop-down when an approver is
+// set: a change handler can submit or navigate (a jump menu) as a click
+// can.
+func approveSelect(ctx context.Context, s *Surfer, p selectOptionParams) (*agent.ApprovalRequest, error) {
+	if s.opts.Approver == nil {
+		return nil, nil
+	}
+	what := fmt.Sprintf("drop-down %d", p.TargetID)
+	if pr, err := prepareTarget(ctx, s.chrome.activeTab(), p.TargetID); err == nil && pr.OK {
+		what = describe(pr, p.TargetID)
+	}
+	return &agent.ApprovalRequest{
+		Action: fmt.Sprintf("choose %q in %s on %s", p.Option, what, s.chrome.lastURL),
+		Detail: fmt.Sprintf("A change of choice can run the page's scripts, which can submit or navigate. Reason given: %s", p.Reasoning),
+	}, nil
 }
 
 // keyPress sends one key down and up.
@@ -122,7 +142,7 @@ func (p selectOptionParams) validate() error {
 }
 
 func selectOptionTool() *tool {
-	return defineTool("select_option", selectOptionDesc, nil, nil, func(ctx context.Context, s *Surfer, p selectOptionParams) (outcome, error) {
+	return defineTool("select_option", selectOptionDesc, nil, approveSelect, func(ctx context.Context, s *Surfer, p selectOptionParams) (outcome, error) {
 		c := s.chrome
 		tb := c.activeTab()
 		arg, _ := json.Marshal(p.Option)

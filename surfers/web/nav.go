@@ -91,8 +91,9 @@ func historyBackTool() *tool {
 	})
 }
 
-// schemeRE matches an explicit scheme such as https:// or about:.
-var schemeRE = regexp.MustCompile(`^(?i)([a-z][a-z0-9+.-]*://|about:|data:|file:|chrome:|view-source:)`)
+// schemeRE matches an explicit scheme such as https://, about: or
+// view-source:, but not the port of "localhost:8080".
+var schemeRE = regexp.MustCompile(`^(?i)[a-z][a-z0-9+.-]*:([^0-9]|$)`)
 
 // normalizeURL adds https:// to an address without a scheme; text with
 // spaces (or without a dot) is a search instead.

@@ -67,13 +67,40 @@ func (c *chrome) observe(ctx context.Context) (*observation, error) {
 			o.Text = "(The tab has crashed; the next action reloads it.)"
 		}
 	}
+	var notes []string
+	if strings.HasPrefix(o.URL, "chrome-error:") {
+		// Chrome's error page: name the address that failed and why.
+		if u, why := tb.track.failure(); u != "" {
+			o.URL, o.Title = u, u
+			o.Targets, o.Text = nil, ""
+			switch why {
+			case "net::ERR_BLOCKED_BY_CLIENT":
+				// The refusal's own note says why.
+			case "":
+				notes = append(notes, fmt.Sprintf("The page %s could not be loaded.", u))
+			default:
+				notes = append(notes, fmt.Sprintf("The page %s could not be loaded: %s.", u, why))
+			}
+		}
+	} else if o.URL != "" {
+		if perr := c.policy.check(o.URL); perr != nil {
+			// The last gate: whatever way a refused page got into the
+			// tab, its content never reaches the model.
+			shown := o.URL
+			o.pageData = pageData{pageMetrics: pageMetrics{URL: "about:blank", VW: data.VW, VH: data.VH}}
+			notes = append(notes, fmt.Sprintf("The tab showed %s, which the browser may not open (%v); it was not read, and the tab was cleared.", shown, perr))
+			if _, nerr := c.navigate(ctx, tb, "about:blank"); nerr != nil {
+				return nil, nerr
+			}
+		}
+	}
 	if o.URL != "" {
 		c.lastURL = o.URL
 	}
 	if len(c.tabs) > 1 {
 		o.tabs = c.tabInfos(ctx)
 	}
-	o.notes = tb.track.takeNotes()
+	o.notes = append(append(notes, tb.track.takeNotes()...), c.takeRefusals()...)
 	return o, nil
 }
 

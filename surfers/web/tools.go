@@ -125,6 +125,7 @@ func (s *Surfer) act(ctx context.Context, name, args string) (outcome, error) {
 		// the run: every action gets a cap beyond the settle cap.
 		actx, cancel := context.WithTimeout(ctx, s.opts.SettleTimeout+actionGrace)
 		defer cancel()
+		markAction(actx, s.chrome.activeTab())
 		out, err := t.run(actx, s, args)
 		switch {
 		case err == nil:

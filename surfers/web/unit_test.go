@@ -3,8 +3,12 @@ package web
 import (
 	"image"
 	"image/color"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -25,6 +29,10 @@ func TestNormalizeURL(t *testing.T) {
 		{"opening hours of the louvre", "", true},
 		{"weather", "", true},
 		{"file:///tmp/x.html", "file:///tmp/x.html", false},
+		{"view-source:file:///etc/hostname", "view-source:file:///etc/hostname", false},
+		{"filesystem:http://x.example/t/a", "filesystem:http://x.example/t/a", false},
+		{"javascript:alert(1)", "javascript:alert(1)", false},
+		{"example.com:8443/x", "https://example.com:8443/x", false},
 	}
 	for _, tt := range tests {
 		got, search := normalizeURL(tt.in)
@@ -50,30 +58,114 @@ func TestSearchURL(t *testing.T) {
 
 func TestDomainPolicy(t *testing.T) {
 	t.Parallel()
-	p := newDomainPolicy([]string{"example.com", "docs.test"}, []string{"ads.example.com,https://evil.test/"})
+	p := newDomainPolicy([]string{"example.com", "docs.test", "10.0.0.0/8", "192.168.1.7"}, []string{"ads.example.com,https://evil.test/", "10.9.0.0/16"})
 	tests := []struct {
 		url string
 		ok  bool
 	}{
 		{"https://example.com/", true},
 		{"https://www.example.com/a", true},
+		{"https://WWW.EXAMPLE.COM./a", true},
 		{"https://ads.example.com/x", false},
+		{"https://ads.example.com./x", false},
+		{"https://ADS.Example.Com/x", false},
 		{"https://notexample.com/", false},
 		{"https://docs.test:8443/", true},
 		{"https://evil.test/", false},
+		{"http://10.1.2.3/", true},
+		{"http://10.9.2.3/", false},
+		{"http://0xa.9.0.1/", false},
+		{"http://192.168.1.7/", true},
+		{"http://3232235783/", true}, // 192.168.1.7
+		{"http://[::ffff:192.168.1.7]/", true},
+		{"http://192.168.1.8/", false},
 		{"about:blank", true},
+		{"data:text/html,hi", true},
+		{"blob:https://example.com/1234", true},
+		{"blob:https://evil.test/1234", false},
 		{"file:///etc/passwd", false},
+		{"about:version", false},
+		{"chrome://version", false},
 	}
 	for _, tt := range tests {
 		if err := p.check(tt.url); (err == nil) != tt.ok {
 			t.Errorf("check(%q) = %v, want ok=%v", tt.url, err, tt.ok)
 		}
 	}
-	if err := newDomainPolicy(nil, nil).check("file:///x"); err != nil {
-		t.Errorf("no policy refuses %v", err)
-	}
 	if err := newDomainPolicy(nil, []string{"bad.test"}).check("https://fine.test/"); err != nil {
 		t.Errorf("block list refuses an unlisted domain: %v", err)
+	}
+}
+
+// TestLocalSchemesAlwaysRefused: with no domain flags at all, addresses
+// that reach into this machine or the browser itself are refused, and a
+// file: refusal names the FileSurfer.
+func TestLocalSchemesAlwaysRefused(t *testing.T) {
+	t.Parallel()
+	p := newDomainPolicy(nil, nil)
+	for _, u := range []string{
+		"file:///etc/passwd", "FILE:///root/", "file://localhost/etc/shadow",
+		"view-source:file:///etc/hostname", "view-source:https://example.com/",
+		"chrome://version", "chrome://settings", "chrome-extension://abc/x.html",
+		"devtools://devtools/bundled/inspector.html", "chrome-untrusted://x/",
+		"filesystem:http://example.com/temporary/x", "about:version", "about:config",
+		"javascript:alert(1)", "mailto:a@b.example", "intent://x",
+	} {
+		err := p.check(u)
+		if err == nil {
+			t.Errorf("check(%q) allowed a local or internal scheme", u)
+			continue
+		}
+		if strings.Contains(strings.ToLower(u), "file:") && !strings.Contains(err.Error(), "FileSurfer") {
+			t.Errorf("check(%q) = %v: does not point to the FileSurfer", u, err)
+		}
+	}
+	for _, u := range []string{"https://example.com/", "http://localhost:8080/", "about:blank", "data:text/html,x", "ws://example.com/s"} {
+		if err := p.check(u); err != nil {
+			t.Errorf("check(%q) = %v", u, err)
+		}
+	}
+}
+
+// TestCanonHost: every spelling of a host a browser accepts comes out as
+// the one the browser connects to, so block lists cannot be sidestepped.
+func TestCanonHost(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"localhost.":          "localhost",
+		"LOCALHOST":           "localhost",
+		"localhost..":         "localhost",
+		"[::ffff:127.0.0.1]":  "127.0.0.1",
+		"::ffff:7f00:1":       "127.0.0.1",
+		"[::1]":               "::1",
+		"[fe80::1%25eth0]":    "fe80::1",
+		"2130706433":          "127.0.0.1",
+		"0x7f.0.0.1":          "127.0.0.1",
+		"017700000001":        "127.0.0.1",
+		"0177.0.0.1":          "127.0.0.1",
+		"127.1":               "127.0.0.1",
+		"127.0.0.1.":          "127.0.0.1",
+		"0x7f000001":          "127.0.0.1",
+		"Example.COM":         "example.com",
+		"bücher.example":      "xn--bcher-kva.example",
+		"example．com":         "example.com",
+		"1.2.3.256":           "1.2.3.256", // not an address: a (bad) name
+		"999999999999999999x": "999999999999999999x",
+	}
+	for in, want := range tests {
+		if got := canonHost(in); got != want {
+			t.Errorf("canonHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+	p := newDomainPolicy(nil, []string{"localhost", "127.0.0.1"})
+	for _, u := range []string{
+		"http://localhost./", "http://[::ffff:127.0.0.1]:8080/", "http://LocalHost:1/", "http://127.1/",
+		"http://2130706433/", "http://0x7f.0.0.1/", "http://017700000001/", "http://127.0.0.1./",
+		"http://sub.localhost/", "http://127.0.0.1@localhost/", "ws://localhost./socket",
+	} {
+		if p.check(u) == nil {
+			t.Errorf("--block-domains localhost,127.0.0.1 let %s through", u)
+		}
 	}
 }
 
@@ -188,5 +280,90 @@ func TestToolNamesAvoidReservedNames(t *testing.T) {
 	}
 	if !names["search_web"] {
 		t.Errorf("no search_web tool among %v", names)
+	}
+}
+
+// TestBrowserEnv: Chrome keeps what it needs from m1's environment and
+// none of its secrets.
+func TestBrowserEnv(t *testing.T) {
+	t.Parallel()
+	in := []string{
+		"PATH=/usr/bin", "HOME=/home/me", "LANG=C.UTF-8", "LC_ALL=C", "DISPLAY=:0",
+		"XDG_RUNTIME_DIR=/run/user/1000", "XAUTHORITY=/home/me/.Xauthority", "TZ=UTC",
+		"OPENAI_API_KEY=sk-secret", "OPENAI_BASE_URL=http://x", "GITHUB_TOKEN=t", "AWS_SECRET_ACCESS_KEY=s",
+		"M1_MODEL=gpt", "XDG_SECRET_TOKEN=x", "LC_API_KEY=x", "DOCKER_HOST=unix:///x", "SSH_AUTH_SOCK=/tmp/a",
+	}
+	got := strings.Join(browserEnv(in), "\n")
+	for _, want := range []string{"PATH=/usr/bin", "HOME=/home/me", "LANG=C.UTF-8", "LC_ALL=C", "DISPLAY=:0", "XDG_RUNTIME_DIR=", "XAUTHORITY=", "TZ=UTC"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("browser env lacks %q:\n%s", want, got)
+		}
+	}
+	for _, bad := range []string{"OPENAI", "GITHUB", "AWS", "M1_MODEL", "XDG_SECRET", "LC_API_KEY", "DOCKER_HOST", "SSH_AUTH_SOCK"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("browser env keeps %q:\n%s", bad, got)
+		}
+	}
+}
+
+// TestSweepProfiles: profiles no process uses are removed (a fresh one
+// only once it has a lock, since a starting browser has none yet); those a
+// live process names in --user-data-dir, and other folders, stay.
+func TestSweepProfiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mk := func(name string, lock bool, age time.Duration) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Join(p, "Default"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if lock {
+			if err := os.Symlink("host-99999999", filepath.Join(p, "SingletonLock")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if age > 0 {
+			old := time.Now().Add(-age)
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return p
+	}
+	dead := mk("chromedp-runner111", true, 0)
+	deadOld := mk("chromedp-runner222", false, time.Hour)
+	starting := mk("chromedp-runner333", false, 0)
+	live := mk("chromedp-runner444", true, 0)
+	other := mk("not-a-profile", true, time.Hour)
+	cmd := exec.Command("sh", "-c", "sleep 60; true", "fake-chrome", "--user-data-dir="+live)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	removed := sweepProfiles(dir)
+	for _, p := range []string{dead, deadOld} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s of a dead browser was kept", p)
+		}
+	}
+	for _, p := range []string{starting, live, other} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
+	}
+	if len(removed) != 2 {
+		t.Errorf("removed %v", removed)
+	}
+}
+
+func TestSandboxNote(t *testing.T) {
+	t.Parallel()
+	n := SandboxNote()
+	if os.Geteuid() == 0 && !strings.Contains(n, "root") {
+		t.Errorf("as root, SandboxNote() = %q", n)
+	}
+	if os.Geteuid() != 0 && n != "" && !strings.Contains(n, "cannot start") {
+		t.Errorf("SandboxNote() = %q", n)
 	}
 }
