@@ -50,7 +50,8 @@ type Surfer struct {
 	chrome  *chrome
 	closed  bool
 	restore *savedState
-	usage   agent.Usage // of the current step
+	usage   agent.Usage  // of the current step
+	last    *observation // the latest observation, reused while the page has not changed
 }
 
 var (
@@ -113,24 +114,33 @@ func (s *Surfer) Step(ctx context.Context, t agent.Turn) (agent.Message, error) 
 	if err != nil {
 		return agent.Message{}, err
 	}
-	obs, err := s.look(ctx, vision, emit)
-	if errors.Is(err, errBrowserLost) {
-		if notes, err = s.recover(ctx); err == nil {
-			obs, err = s.look(ctx, vision, emit)
+	// Tabs the page opened by itself since the last step stay in the
+	// background, reported.
+	notes = append(notes, s.chrome.adopt(ctx, s.chrome.takePopups(), true)...)
+	// The observation that ended the last step is shown again while the
+	// page has not changed since: one look per turn, not two.
+	obs := s.reused(ctx)
+	if obs == nil {
+		obs, err = s.look(ctx, vision, emit)
+		if errors.Is(err, errBrowserLost) {
+			if notes, err = s.recover(ctx); err == nil {
+				obs, err = s.look(ctx, vision, emit)
+			}
 		}
-	}
-	if err != nil {
-		return agent.Message{}, err
+		if err != nil {
+			return agent.Message{}, err
+		}
 	}
 	obs.notes = append(notes, obs.notes...)
 
-	history := model.ThreadMessages(t.Thread, s.Name(), false)
+	bud := budgetFor(s.client.Info().ContextWindow)
+	history := fitHistory(model.ThreadMessages(t.Thread, s.Name(), false), bud.history)
 	var convo []openai.ChatCompletionMessage
 	var lastState string
 	retries, steps := 0, 0
 	for {
 		req := model.Request{
-			Messages:   s.messages(history, convo, obs, vision),
+			Messages:   s.messages(history, convo, obs, vision, bud),
 			Tools:      toolDefs(s.offeredTools(obs)),
 			ToolChoice: "auto",
 		}
@@ -182,8 +192,13 @@ func (s *Surfer) Step(ctx context.Context, t agent.Turn) (agent.Message, error) 
 }
 
 // perform runs one tool call and observes the page after it. A browser
-// that died on the way is relaunched and the outcome says so.
+// that died on the way is relaunched and the outcome says so. Tabs the page
+// opened before the action began are reported apart from the action's own.
 func (s *Surfer) perform(ctx context.Context, name, args string, vision bool, emit func(agent.Event)) (outcome, *observation, error) {
+	var late []string
+	if s.chrome.running() {
+		late = s.chrome.adopt(ctx, s.chrome.takePopups(), true)
+	}
 	out, err := s.act(ctx, name, args)
 	switch {
 	case errors.Is(err, errBrowserLost):
@@ -214,7 +229,7 @@ func (s *Surfer) perform(ctx context.Context, name, args string, vision bool, em
 	if err != nil {
 		return outcome{}, nil, err
 	}
-	obs.notes = append(append(popups, more...), obs.notes...)
+	obs.notes = append(append(append(late, popups...), more...), obs.notes...)
 	return out, obs, nil
 }
 
@@ -272,36 +287,52 @@ func (s *Surfer) recover(ctx context.Context) ([]string, error) {
 	return []string{note + ". Other tabs and form inputs were lost."}, nil
 }
 
-// healTab reloads the active tab when its renderer crashed.
+// healTab replaces the active tab when its renderer crashed, and reopens
+// its page in the new one (a crash, unlike a hang, may not come again).
 func (s *Surfer) healTab(ctx context.Context) ([]string, error) {
 	c := s.chrome
 	tb := c.activeTab()
 	if !tb.track.isCrashed() {
 		return nil, nil
 	}
-	tb.track.clearCrash()
-	u := tb.track.lastURL
+	u := tb.track.currentURL()
 	if u == "" {
 		u = c.lastURL
 	}
-	if u == "" {
-		u = "about:blank"
-	}
-	if _, err := c.navigate(ctx, tb, u); err != nil {
+	if err := c.replaceTab(ctx, c.active); err != nil {
 		return nil, err
+	}
+	s.last = nil
+	if u != "" && u != "about:blank" {
+		if _, err := c.navigate(ctx, c.activeTab(), u); err != nil {
+			return nil, err
+		}
 	}
 	return []string{fmt.Sprintf("The tab had crashed and was reloaded (%s).", u)}, nil
 }
 
-// look observes the active tab and, for vision models or when screenshots
-// are saved, takes the labelled screenshot.
+// look observes the active tab and, for vision models (or with
+// TextScreenshots), takes the labelled screenshot. A page that stopped
+// responding has its tab replaced first.
 func (s *Surfer) look(ctx context.Context, vision bool, emit func(agent.Event)) (*observation, error) {
 	c := s.chrome
 	o, err := c.observe(ctx)
+	if errors.Is(err, errPageHung) {
+		note, rerr := s.replaceHung(ctx, "when it was read")
+		if rerr != nil {
+			return nil, rerr
+		}
+		if o, err = c.observe(ctx); err == nil {
+			o.notes = append([]string{note}, o.notes...)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	if !vision && s.opts.ScreenshotDir == "" {
+	tb := c.activeTab()
+	o.navs, o.ntabs = tb.track.navigations(), len(c.tabs)
+	s.last = o
+	if !vision && !s.opts.TextScreenshots {
 		return o, nil
 	}
 	sh, err := c.screenshot(ctx, o)
@@ -325,9 +356,53 @@ func (s *Surfer) look(ctx context.Context, vision bool, emit func(agent.Event)) 
 	return o, nil
 }
 
+// reused returns the last observation again when nothing changed since it
+// was taken: the same tab and document, no new tab, note or download, and
+// the same document version (marks.js counts every change to the document,
+// its scroll and size). It costs one evaluation, against a full look.
+func (s *Surfer) reused(ctx context.Context) *observation {
+	o := s.last
+	c := s.chrome
+	if o == nil || !c.running() || o.tab != c.activeTab() || o.ntabs != len(c.tabs) || o.frames > 0 || o.pdfPages > 0 {
+		return nil
+	}
+	tb := o.tab
+	if tb.track.navigations() != o.navs || tb.track.hasNotes() || c.pending() {
+		return nil
+	}
+	if busy, _ := tb.track.busy(time.Now()); busy {
+		return nil
+	}
+	vctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	v, err := tb.mainWorld().eval(vctx, "window.__m1 ? window.__m1.version() : ''", false)
+	if err != nil || v == "" || v != o.Version {
+		return nil
+	}
+	cp := *o
+	cp.notes = nil
+	return &cp
+}
+
+// replaceHung replaces the active tab, whose page stopped responding (a
+// script that never yields), with a blank one, and returns what the model
+// should be told. The page is not reopened: it would hang again.
+func (s *Surfer) replaceHung(ctx context.Context, when string) (string, error) {
+	c := s.chrome
+	u := c.activeTab().track.currentURL()
+	if u == "" {
+		u = c.lastURL
+	}
+	if err := c.replaceTab(ctx, c.active); err != nil {
+		return "", err
+	}
+	s.last = nil
+	return fmt.Sprintf("The page %s stopped responding %s (a script kept it busy); its tab was closed and replaced by a blank one. The page was not reopened, since it would hang again; avoid what made it hang.", u, when), nil
+}
+
 // messages builds the decision prompt: system, the team's thread, the
 // actions of this step so far, and the current page.
-func (s *Surfer) messages(history, convo []openai.ChatCompletionMessage, o *observation, vision bool) []openai.ChatCompletionMessage {
+func (s *Surfer) messages(history, convo []openai.ChatCompletionMessage, o *observation, vision bool, bud budget) []openai.ChatCompletionMessage {
 	msgs := make([]openai.ChatCompletionMessage, 0, len(history)+len(convo)+2)
 	msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleSystem, Content: systemPrompt})
 	msgs = append(msgs, history...)
@@ -336,27 +411,33 @@ func (s *Surfer) messages(history, convo []openai.ChatCompletionMessage, o *obse
 	if vision && o.shot != nil {
 		images = []agent.Image{{MIME: "image/png", Data: o.shot.png}}
 	}
-	return append(msgs, model.UserMessage(s.pagePrompt(o, vision), images))
+	return append(msgs, model.UserMessage(s.pagePrompt(o, vision, bud), images))
 }
 
-// pagePrompt describes the current page for the decision call.
-func (s *Surfer) pagePrompt(o *observation, vision bool) string {
+// pagePrompt describes the current page for the decision call, within the
+// budget of the model's context: the viewport text, the targets in view
+// (the most prominent first when they do not all fit) and the nearest
+// off-screen ones.
+func (s *Surfer) pagePrompt(o *observation, vision bool, bud budget) string {
 	var b strings.Builder
 	b.WriteString("Current state of the browser:\n")
-	b.WriteString(o.stateText())
+	b.WriteString(o.stateTextN(bud.text))
 	b.WriteString("\n\n")
 	if vision && o.shot != nil {
 		b.WriteString("The attached screenshot shows the viewport; each interactive element has a coloured box with its numeric id in the same colour.\n\n")
 	}
-	inView, off := o.targetLists()
+	inView, off, dropped := o.cappedTargets(bud.inView, bud.offScreen)
 	if len(inView) == 0 {
 		b.WriteString("No interactive elements are in the viewport.\n")
 	} else {
 		b.WriteString("Interactive elements in the viewport (one JSON object per line):\n")
 		b.WriteString(strings.Join(inView, "\n") + "\n")
+		if dropped > 0 {
+			fmt.Fprintf(&b, "(%d smaller elements in the viewport are not listed, to keep within the model's context; their text shows above.)\n", dropped)
+		}
 	}
 	if len(off) > 0 {
-		fmt.Fprintf(&b, "\nInteractive elements outside the viewport (scroll to reach them; at most %d listed):\n", maxOffscreenTargets)
+		fmt.Fprintf(&b, "\nInteractive elements outside the viewport, nearest first (scroll to reach them; %d listed of %d):\n", len(off), max(len(off), o.Offscreen))
 		b.WriteString(strings.Join(off, "\n") + "\n")
 	}
 	if o.Focused > 0 {

@@ -84,10 +84,25 @@ type tab struct {
 	root   bool // the first tab: its context owns the browser
 	track  *tracker
 
+	gens *frameGens // the documents of the tab's frames, to know a world is current
+
 	mu        sync.Mutex
-	epoch     int       // the page's tag of the action under way (markAction), 0 when none
-	markedAt  time.Time // when it was marked
-	markedNav int       // the tab's navigation count then
+	epoch     int                    // the page's tag of the action under way (markAction), 0 when none
+	markedAt  time.Time              // when it was marked
+	markedNav int                    // the tab's navigation count then
+	main      *world                 // the surfer's world in the main frame
+	worlds    map[cdp.FrameID]*world // and in the frames
+	oopifs    map[target.ID]*oopif   // sessions of frames in other processes
+	frames    []*frameRef            // the frames of the last observation
+	ids       *idMap                 // the ids the model sees
+	pdf       *pdfView               // a PDF the tab shows, read as text
+	// expectDownload says the last action clicked a link that downloads.
+	expectDownload bool
+}
+
+// newTabState returns a tab's bookkeeping, before it is attached.
+func newTabState(root bool) *tab {
+	return &tab{root: root, track: newTracker(), gens: newFrameGens()}
 }
 
 // with returns a context for actions on tb that also ends when ctx ends, so
@@ -240,7 +255,7 @@ func (c *chrome) launchOnce(ctx context.Context, noSandbox bool) error {
 		return le
 	}
 
-	root := &tab{root: true, track: newTracker()}
+	root := newTabState(true)
 	rootCtx, rootCancel := chromedp.NewContext(allocCtx, chromedp.WithListener(c.listener(root)))
 	root.ctx, root.cancel = rootCtx, rootCancel
 	stop := func() {
@@ -394,6 +409,7 @@ func (c *chrome) setupTab(ctx context.Context, tb *tab) error {
 func (c *chrome) listener(tb *tab) func(ev any) {
 	return func(ev any) {
 		tb.track.handle(ev)
+		tb.gens.handle(ev)
 		switch ev := ev.(type) {
 		case *target.EventTargetCreated:
 			info := ev.TargetInfo
@@ -539,6 +555,14 @@ func (c *chrome) browserEvent(rootCtx context.Context, ev any) {
 	}
 }
 
+// pending reports whether something happened in the browser that the next
+// observation must report: a new tab, a refused request, a download.
+func (c *chrome) pending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.popups) > 0 || len(c.refused) > 0 || len(c.newDL) > 0
+}
+
 // takePopups returns the tabs pages opened since the last call.
 func (c *chrome) takePopups() []target.ID {
 	c.mu.Lock()
@@ -565,9 +589,19 @@ func (c *chrome) waitPopup(ctx context.Context, d time.Duration) {
 // adoptPopups attaches to tabs the page opened and switches to the newest,
 // returning what the state text should say about them.
 func (c *chrome) adoptPopups(ctx context.Context) []string {
+	return c.adopt(ctx, c.takePopups(), false)
+}
+
+// adopt attaches to the tabs ids. With late, they were opened before the
+// action under way (a page's timer, seconds after the last action): they
+// stay in the background and are reported as such, so the action's own
+// result is not taken for theirs.
+func (c *chrome) adopt(ctx context.Context, ids []target.ID, late bool) []string {
 	var notes []string
-	for _, id := range c.takePopups() {
-		tb := &tab{id: id, track: newTracker()}
+	prev := c.active
+	for _, id := range ids {
+		tb := newTabState(false)
+		tb.id = id
 		tb.track.setMain(cdp.FrameID(id))
 		// Busy until its DOMContentLoaded: it may have started loading
 		// before we attached, and then we never see the start.
@@ -585,11 +619,14 @@ func (c *chrome) adoptPopups(ctx context.Context) []string {
 			continue
 		}
 		c.tabs = append(c.tabs, tb)
-		c.active = len(c.tabs) - 1
+		idx := len(c.tabs) - 1
 		c.mu.Lock()
 		c.trackers = append(c.trackers, tb.track)
 		c.mu.Unlock()
-		c.activate(ctx, tb)
+		if !late {
+			c.active = idx
+			c.activate(ctx, tb)
+		}
 		if rs, _ := evalString(ctx, tb, `document.readyState + " " + location.href`); (strings.HasPrefix(rs, "complete ") || strings.HasPrefix(rs, "interactive ")) && !strings.HasSuffix(rs, " about:blank") {
 			tb.track.mu.Lock()
 			tb.track.attaching = false
@@ -598,7 +635,7 @@ func (c *chrome) adoptPopups(ctx context.Context) []string {
 		sctx, scancel := tb.with(ctx)
 		settle(sctx, tb, c.opts.SettleTimeout, -1)
 		scancel()
-		u := tb.track.lastURL
+		u := tb.track.currentURL()
 		if u == "" {
 			u, _ = evalString(ctx, tb, `location.href`)
 		}
@@ -614,6 +651,13 @@ func (c *chrome) adoptPopups(ctx context.Context) []string {
 				why = "net::ERR_BLOCKED_BY_CLIENT"
 			}
 		}
+		refuse := func(note string) {
+			notes = append(notes, note)
+			c.closeTab(ctx, idx)
+			if late {
+				c.active = min(prev, len(c.tabs)-1)
+			}
+		}
 		if strings.HasPrefix(u, "chrome-error:") && f != "" {
 			// The load failed; a refused one was never sent (the policy's
 			// interception pauses a new tab's first request too).
@@ -623,24 +667,75 @@ func (c *chrome) adoptPopups(ctx context.Context) []string {
 			}
 			if err != nil {
 				c.dropRefusal(f)
-				notes = append(notes, fmt.Sprintf("The page opened a new tab for %s, which was refused and closed: %v.", f, err))
-				c.closeTab(ctx, c.active)
+				refuse(fmt.Sprintf("The page opened a new tab for %s, which was refused and closed: %v.", f, err))
 				continue
 			}
 		}
 		if err := c.policy.check(u); err != nil {
-			notes = append(notes, fmt.Sprintf("The page opened a new tab for %s, which was closed: %v.", u, err))
-			c.closeTab(ctx, c.active)
+			refuse(fmt.Sprintf("The page opened a new tab for %s, which was closed: %v.", u, err))
+			continue
+		}
+		if late {
+			notes = append(notes, fmt.Sprintf("Since the previous action, the page opened a new tab by itself (tab %d of %d, %s); the browser stays on the current tab.", idx, len(c.tabs), u))
 			continue
 		}
 		notes = append(notes, fmt.Sprintf("The action opened a new tab (tab %d of %d); the browser switched to it.", c.active, len(c.tabs)))
 	}
+	if late {
+		c.active = min(prev, len(c.tabs)-1)
+		c.activate(ctx, c.activeTab())
+	}
 	return notes
+}
+
+// replaceTab closes tab i, whose page stopped responding or whose renderer
+// died, and puts a new blank tab in its place (a new page, in a new
+// renderer: the hung one cannot even be navigated away from).
+func (c *chrome) replaceTab(ctx context.Context, i int) error {
+	old := c.tabs[i]
+	tb := newTabState(false)
+	tctx, cancel := chromedp.NewContext(c.rootCtx, chromedp.WithListener(c.listener(tb)))
+	tb.ctx, tb.cancel = tctx, cancel
+	if err := chromedp.Do(tctx); err != nil {
+		cancel()
+		if !c.running() {
+			return errBrowserLost
+		}
+		return fmt.Errorf("open a tab to replace the hung one: %w", err)
+	}
+	tb.id = chromedp.FromContext(tctx).Target.TargetID
+	tb.track.setMain(cdp.FrameID(tb.id))
+	c.mu.Lock()
+	c.known[tb.id] = true
+	for j, t := range c.trackers {
+		if t == old.track {
+			c.trackers = append(c.trackers[:j], c.trackers[j+1:]...)
+			break
+		}
+	}
+	c.trackers = append(c.trackers, tb.track)
+	c.mu.Unlock()
+	if err := c.setupTab(ctx, tb); err != nil {
+		cancel()
+		return err
+	}
+	c.tabs[i] = tb
+	old.dropFrames()
+	// The browser closes the hung page even though its renderer does not
+	// answer; a chromedp context of an adopted tab is ended too.
+	cctx, ccancel := context.WithTimeout(c.rootCtx, 5*time.Second)
+	_, _ = chromedp.CallBrowser(cctx, target.CloseTarget, target.CloseTargetParams{TargetID: old.id})
+	ccancel()
+	if !old.root && old.cancel != nil {
+		go old.cancel()
+	}
+	c.activate(ctx, c.activeTab())
+	return nil
 }
 
 // newTab opens a blank tab and makes it active.
 func (c *chrome) newTab(ctx context.Context) error {
-	tb := &tab{track: newTracker()}
+	tb := newTabState(false)
 	tctx, cancel := chromedp.NewContext(c.rootCtx, chromedp.WithListener(c.listener(tb)))
 	tb.ctx, tb.cancel = tctx, cancel
 	if err := chromedp.Do(tctx); err != nil {

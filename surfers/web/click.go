@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/domdebugger"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/runtime"
@@ -38,6 +39,11 @@ func clickTool() *tool {
 		if pr.Select {
 			return outcome{text: fmt.Sprintf("Element %d is a drop-down list; use select_option to choose from it.", p.TargetID)}, nil
 		}
+		if pr.Covered != "" {
+			// A click there would reach the cover (a dialog, an overlay),
+			// not the element: say so rather than click something else.
+			return outcome{text: fmt.Sprintf("I did not click %s: it is covered by %q at its place on the screen; deal with that first (close it, or scroll).", describe(pr, p.TargetID), pr.Covered)}, nil
+		}
 		tctx, cancel := tb.with(ctx)
 		defer cancel()
 		if err := chromedp.Do(tctx,
@@ -46,7 +52,15 @@ func clickTool() *tool {
 		); err != nil {
 			return s.failed(ctx, fmt.Sprintf("click %d", p.TargetID), err)
 		}
+		if pr.Download {
+			tb.mu.Lock()
+			tb.expectDownload = true
+			tb.mu.Unlock()
+		}
 		text := fmt.Sprintf("I clicked %s.", describe(pr, p.TargetID))
+		if pr.AriaHidden {
+			text += " The page marks that element as hidden (aria-hidden), so it may be inactive."
+		}
 		if pr.NewTab {
 			// The tab it opens arrives as a browser event; give it the cap.
 			c.waitPopup(ctx, c.opts.SettleTimeout)
@@ -160,25 +174,51 @@ var hoverEvents = map[string]bool{
 }
 
 // pointerListeners lists the hover events scripts listen for on target id,
-// its ancestors (across shadow roots), the document and the window.
+// its ancestors (across shadow roots), the document and the window. The
+// page's listeners belong to its own world, so the element is looked at
+// there.
 func pointerListeners(ctx context.Context, tb *tab, id int) ([]string, error) {
-	tctx, cancel := tb.with(ctx)
+	w, _, local, ok := tb.locate(id)
+	if !ok {
+		return nil, fmt.Errorf("no element %d", id)
+	}
+	ctxID, err := w.ensure(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := withStop(ctx, w.sess)
 	defer cancel()
-	return chromedp.Run(tctx, func(ctx context.Context, t *chromedp.Target) ([]string, error) {
+	return chromedp.Run(sctx, func(ctx context.Context, t *chromedp.Target) ([]string, error) {
 		const group = "m1-hover"
 		defer func() {
 			_, _ = cdp.Call(ctx, t, runtime.ReleaseObjectGroup, runtime.ReleaseObjectGroupParams{ObjectGroup: group})
 		}()
-		expr := marksJS + "\n;(() => { const el = window.__m1.byId.get(" + strconv.Itoa(id) + "); const out = [];" +
-			" for (let n = el; n; n = n.parentNode || n.host) { out.push(n); if (n.nodeType === 9 && n.defaultView) out.push(n.defaultView); } return out; })()"
-		res, err := cdp.Call(ctx, t, runtime.Evaluate, runtime.EvaluateParams{Expression: expr, ObjectGroup: group})
+		res, err := cdp.Call(ctx, t, runtime.Evaluate, runtime.EvaluateParams{
+			Expression: marksJS + "\n;window.__m1.element(" + strconv.Itoa(local) + ")", ContextID: ctxID, ObjectGroup: group,
+		})
 		if err != nil {
 			return nil, err
 		}
 		if res.ExceptionDetails != nil || res.Result == nil || res.Result.ObjectID == "" {
 			return nil, fmt.Errorf("find element %d", id)
 		}
-		props, err := cdp.Call(ctx, t, runtime.GetProperties, runtime.GetPropertiesParams{ObjectID: res.Result.ObjectID, OwnProperties: ptr(true)})
+		node, err := cdp.Call(ctx, t, dom.DescribeNode, dom.DescribeNodeParams{ObjectID: res.Result.ObjectID})
+		if err != nil || node.Node == nil {
+			return nil, fmt.Errorf("find element %d: %v", id, err)
+		}
+		inPage, err := cdp.Call(ctx, t, dom.ResolveNode, dom.ResolveNodeParams{BackendNodeID: node.Node.BackendNodeID, ObjectGroup: group})
+		if err != nil || inPage.Object == nil {
+			return nil, fmt.Errorf("find element %d: %v", id, err)
+		}
+		chain, err := cdp.Call(ctx, t, runtime.CallFunctionOn, runtime.CallFunctionOnParams{
+			ObjectID:            inPage.Object.ObjectID,
+			FunctionDeclaration: `function() { const out = []; for (let n = this; n; n = n.parentNode || n.host) { out.push(n); if (n.nodeType === 9 && n.defaultView) out.push(n.defaultView); } return out; }`,
+			ObjectGroup:         group,
+		})
+		if err != nil || chain.Result == nil || chain.Result.ObjectID == "" {
+			return nil, fmt.Errorf("walk up from element %d: %v", id, err)
+		}
+		props, err := cdp.Call(ctx, t, runtime.GetProperties, runtime.GetPropertiesParams{ObjectID: chain.Result.ObjectID, OwnProperties: ptr(true)})
 		if err != nil {
 			return nil, err
 		}

@@ -253,7 +253,11 @@ const downloadEventWait = 3 * time.Second
 // its own connection and can trail the page's.
 func (c *chrome) awaitDownload(ctx context.Context, tb *tab) {
 	u := tb.track.takeAborted()
-	if u == "" {
+	tb.mu.Lock()
+	expect := tb.expectDownload
+	tb.expectDownload = false
+	tb.mu.Unlock()
+	if u == "" && !expect {
 		return
 	}
 	deadline := time.Now().Add(downloadEventWait)

@@ -34,12 +34,29 @@ func requireChrome(t testing.TB) {
 	}
 }
 
-// newSite serves testdata/sites plus /slow, a page whose body never ends.
+// newSite serves testdata/sites plus /slow, a page whose body never ends,
+// /hang, which never answers, /poll, a long poll (answers after 30 s), and
+// /ping, which answers at once.
 func newSite(t testing.TB) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle("/", http.FileServer(http.Dir(filepath.Join("..", "..", "testdata", "sites"))))
 	release := make(chan struct{})
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	mux.HandleFunc("/poll", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		case <-time.After(30 * time.Second):
+		}
+		_, _ = io.WriteString(w, "{}")
+	})
+	mux.HandleFunc("/ping", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = io.WriteString(w, "<!doctype html><html><head><title>Slow page</title></head><body><h1>Partial content</h1><p>The rest never comes.</p>")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/chromedp/cdproto/input"
@@ -43,9 +42,19 @@ func inputTextTool() *tool {
 		if !pr.Text {
 			return outcome{text: fmt.Sprintf("Element %d (%s) does not take text; use click instead.", id, pr.Role)}, nil
 		}
+		if pr.Covered != "" {
+			return outcome{text: fmt.Sprintf("I did not type into %s: it is covered by %q at its place on the screen; deal with that first (close it, or scroll).", describe(pr, id), pr.Covered)}, nil
+		}
 		tctx, cancel := tb.with(ctx)
 		defer cancel()
-		ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool](marksJS+"\n;window.__m1.focusForTyping("+strconv.Itoa(id)+")"))
+		if _, f, _, _ := tb.locate(id); f != nil {
+			// A field in a frame gets the focus as a user gives it: a click
+			// (a frame of another site may not take focus from a script).
+			if err := chromedp.Do(tctx, chromedp.MouseClickXY(pr.X, pr.Y)); err != nil {
+				return s.failed(ctx, fmt.Sprintf("type into %d", id), err)
+			}
+		}
+		ok, _, _, err := callTarget[bool](ctx, tb, id, "focusForTyping")
 		if err != nil {
 			return s.failed(ctx, fmt.Sprintf("type into %d", id), err)
 		}
@@ -146,7 +155,10 @@ func selectOptionTool() *tool {
 		c := s.chrome
 		tb := c.activeTab()
 		arg, _ := json.Marshal(p.Option)
-		res, err := callMarks[prepared](ctx, tb, fmt.Sprintf("selectOption(%d, %s)", p.TargetID, arg))
+		res, _, found, err := callTarget[prepared](ctx, tb, p.TargetID, "selectOption", string(arg))
+		if !found {
+			res.Reason = "unknown"
+		}
 		if err != nil {
 			return s.failed(ctx, fmt.Sprintf("choose %q in %d", p.Option, p.TargetID), err)
 		}

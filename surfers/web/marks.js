@@ -1,6 +1,9 @@
-// Set-of-marks support for m1's WebSurfer. Evaluated before every
-// observation; it installs window.__m1 once per document, so the ids it hands
-// out stay the same while the page lives (a new document starts again at 10).
+// Set-of-marks support for m1's WebSurfer. It runs in an isolated world of
+// each frame the surfer reads (the page's own scripts cannot see or fake
+// it) and installs window.__m1 once per document, so the ids it hands out
+// stay the same while the document lives (a new document starts again at
+// 10). Ids are local to the frame; the surfer maps them to the ids the model
+// sees.
 (() => {
   if (window.__m1) return;
 
@@ -15,10 +18,27 @@
     "", "text", "search", "email", "url", "tel", "password", "number",
     "date", "datetime-local", "month", "time", "week",
   ]);
-  const SKIP = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "SVG", "svg", "IFRAME", "OBJECT", "CANVAS"]);
+  const SKIP = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "HEAD", "SVG", "svg", "OBJECT", "CANVAS", "EMBED"]);
+  const FRAMES = new Set(["IFRAME", "FRAME"]);
   const BLOCK = /^(block|flex|grid|list-item|table|flow-root)/;
+  // MAX_URL is the longest link address shown whole in the text; longer
+  // ones (search engines' redirect links run to 400 characters) are cut,
+  // since the model clicks links by id and the address only says where a
+  // link goes.
+  const MAX_URL = 100;
+  // MAX_OFFSCREEN is how many off-screen targets are returned, nearest
+  // first.
+  const MAX_OFFSCREEN = 30;
 
-  const m = { next: 10, byId: new Map(), ids: new WeakMap() };
+  const m = {
+    next: 10, byId: new Map(), ids: new WeakMap(), frames: new WeakMap(),
+    muts: 0, doc: Math.random().toString(36).slice(2),
+  };
+  // The document's version: any change to it, its scroll or size. An
+  // observation taken at one version can be reused while it holds.
+  new MutationObserver(() => { m.muts++; }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+  addEventListener("scroll", () => { m.muts++; }, { capture: true, passive: true });
+  addEventListener("resize", () => { m.muts++; }, { passive: true });
 
   const clean = (s, n) => {
     s = (s || "").replace(/\s+/g, " ").trim();
@@ -42,6 +62,9 @@
     }
     return out;
   }
+
+  // parentOf steps out of shadow roots.
+  const parentOf = (el) => el.parentElement || (el.parentNode && el.parentNode.host) || null;
 
   function roleOf(el) {
     const explicit = (el.getAttribute("role") || "").trim().split(/\s+/)[0];
@@ -89,16 +112,18 @@
       s = el.placeholder || (["submit", "button", "reset"].includes(t) ? el.value : "") || el.getAttribute("title") || el.name || "";
     }
     if (!s && tag === "SELECT") s = el.getAttribute("title") || el.name || "";
-    if (!s) s = el.innerText || el.textContent || "";
+    // innerText is the rendered text: hidden template text does not count.
+    if (!s) s = el.innerText || "";
     if (!s) s = el.getAttribute("title") || el.getAttribute("alt") || "";
     if (!s) {
-      const img = el.querySelector && el.querySelector("img[alt]");
-      if (img) s = img.alt;
+      const img = el.querySelector && el.querySelector("img[alt], svg[aria-label]");
+      if (img) s = img.getAttribute("alt") || img.getAttribute("aria-label") || "";
     }
     return clean(s, 100);
   }
 
-  function interactive(el, st, cursorOf) {
+  // basicInteractive tells from tag and attributes alone, without styles.
+  function basicInteractive(el) {
     const tag = el.tagName;
     if (tag === "A") return el.hasAttribute("href") || el.hasAttribute("onclick");
     if (tag === "BUTTON" || tag === "SELECT" || tag === "TEXTAREA" || tag === "SUMMARY") return true;
@@ -107,12 +132,7 @@
     if (el.isContentEditable && !(el.parentElement && el.parentElement.isContentEditable)) return true;
     const ti = el.getAttribute("tabindex");
     if (ti !== null && parseInt(ti, 10) >= 0) return true;
-    if (ROLES.has((el.getAttribute("role") || "").trim())) return true;
-    if (st.cursor === "pointer") {
-      const p = el.parentElement;
-      return !p || cursorOf(p) !== "pointer";
-    }
-    return false;
+    return ROLES.has((el.getAttribute("role") || "").trim());
   }
 
   function visibleRects(el, st) {
@@ -124,29 +144,71 @@
     return out;
   }
 
-  function inView(r) {
-    return r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth;
+  const viewport = () => ({ l: 0, t: 0, r: innerWidth, b: innerHeight });
+  const meet = (a, b) => ({ l: Math.max(a.l, b.l), t: Math.max(a.t, b.t), r: Math.min(a.r, b.r), b: Math.min(a.b, b.b) });
+  const empty = (c) => c.r - c.l < 1 || c.b - c.t < 1;
+  const box = (r) => ({ l: r.left, t: r.top, r: r.right, b: r.bottom });
+
+  // clipper returns a function giving the part of the viewport an element
+  // can show in: its ancestors that clip overflow (carousels, collapsed
+  // menus, scroll boxes) cut it down. Fixed elements escape their
+  // ancestors' clips. Results are kept per element for one pass.
+  function clipper(styleOf) {
+    const memo = new Map();
+    const clipOf = (el) => {
+      if (!el || el === document.documentElement || el === document.body) return viewport();
+      let c = memo.get(el);
+      if (c) return c;
+      const st = styleOf(el);
+      if (st.position === "fixed") {
+        c = viewport();
+      } else {
+        c = clipOf(parentOf(el));
+        if (st.overflowX !== "visible" || st.overflowY !== "visible") {
+          const r = el.getBoundingClientRect();
+          const own = { l: r.left + el.clientLeft, t: r.top + el.clientTop, r: r.left + el.clientLeft + el.clientWidth, b: r.top + el.clientTop + el.clientHeight };
+          c = meet(c, {
+            l: st.overflowX === "visible" ? -Infinity : own.l, r: st.overflowX === "visible" ? Infinity : own.r,
+            t: st.overflowY === "visible" ? -Infinity : own.t, b: st.overflowY === "visible" ? Infinity : own.b,
+          });
+        }
+      }
+      memo.set(el, c);
+      return c;
+    };
+    // The clip an element shows in is its parent's (its own overflow
+    // clips only its children).
+    return (el) => clipOf(parentOf(el));
   }
 
-  // hit reports whether the element is what a click at its visible part
-  // would reach, so covered elements are not offered.
-  function hit(el, r) {
-    const x0 = Math.max(r.left, 0), x1 = Math.min(r.right, innerWidth);
-    const y0 = Math.max(r.top, 0), y1 = Math.min(r.bottom, innerHeight);
-    const pts = [[(x0 + x1) / 2, (y0 + y1) / 2], [x0 + 2, y0 + 2], [x1 - 2, y1 - 2]];
-    for (const [x, y] of pts) {
-      let h = document.elementFromPoint(x, y);
-      while (h && h.shadowRoot) {
-        const inner = h.shadowRoot.elementFromPoint(x, y);
-        if (!inner || inner === h) break;
-        h = inner;
-      }
-      if (!h) continue;
-      if (h === el || el.contains(h) || h.contains(el)) return true;
-      // A label or an ancestor sharing the element's interactivity counts.
-      if (el.labels && Array.from(el.labels).some((l) => l === h || l.contains(h))) return true;
+  // topAt is the element a click at (x, y) reaches, inside shadow roots.
+  function topAt(x, y) {
+    let h = document.elementFromPoint(x, y);
+    while (h && h.shadowRoot) {
+      const inner = h.shadowRoot.elementFromPoint(x, y);
+      if (!inner || inner === h) break;
+      h = inner;
     }
-    return false;
+    return h;
+  }
+
+  // reaches reports whether a click at (x, y) lands on el: el itself, a
+  // descendant, or one of its labels. An ancestor at the point means el is
+  // not there (clipped, scrolled away or transparent to the pointer).
+  function reaches(el, x, y) {
+    const h = topAt(x, y);
+    if (!h) return false;
+    if (h === el || el.contains(h)) return true;
+    for (let p = h; p; p = parentOf(p)) if (p === el) return true;
+    return !!(el.labels && Array.from(el.labels).some((l) => l === h || l.contains(h)));
+  }
+
+  // hitPoint finds a point where a click reaches el within the visible
+  // part c of its rect, or null.
+  function hitPoint(el, c) {
+    const pts = [[(c.l + c.r) / 2, (c.t + c.b) / 2], [c.l + 2, c.t + 2], [c.r - 2, c.b - 2], [c.l + 2, c.b - 2], [c.r - 2, c.t + 2]];
+    for (const [x, y] of pts) if (reaches(el, x, y)) return [x, y];
+    return null;
   }
 
   function targets() {
@@ -156,24 +218,61 @@
       if (!s) { s = getComputedStyle(el); styles.set(el, s); }
       return s;
     };
-    const cursorOf = (el) => styleOf(el).cursor;
-    const out = [];
+    const clipOf = clipper(styleOf);
+    const vh = innerHeight, vw = innerWidth;
+    const inView = [];
+    const off = [];
     for (const el of allElements(document, [])) {
+      if (SKIP.has(el.tagName)) continue;
+      const basic = basicInteractive(el);
+      const r = el.getBoundingClientRect();
+      if (r.width <= 1 && r.height <= 1 && !basic) continue;
+      // Only what meets the viewport is looked at closely (styles, hit
+      // tests): a very long page costs what its viewport holds. Off-screen
+      // elements are candidates by their tag alone, checked below for the
+      // few that are listed.
+      if (r.bottom <= 0 || r.top >= vh || r.right <= 0 || r.left >= vw) {
+        if (basic) off.push({ el, dist: r.top > 0 ? r.top - vh : -r.bottom });
+        continue;
+      }
       const st = styleOf(el);
-      if (!interactive(el, st, cursorOf)) continue;
+      if (!basic) {
+        if (st.cursor !== "pointer") continue;
+        const p = parentOf(el);
+        if (p && styleOf(p).cursor === "pointer") continue;
+      }
       const rects = visibleRects(el, st);
       if (!rects.length) continue;
-      const vis = rects.filter(inView);
-      const inViewport = vis.length > 0 && vis.some((r) => hit(el, r));
-      if (vis.length > 0 && !inViewport) continue; // covered by something else
+      const clip = meet(clipOf(el), viewport());
+      let vis = null;
+      let point = null;
+      for (const rr of rects) {
+        const c = meet(box(rr), clip);
+        if (empty(c)) continue;
+        point = hitPoint(el, c);
+        if (point) { vis = c; break; }
+      }
+      if (vis) {
+        inView.push({ el, rects: rects.map((rr) => meet(box(rr), clip)).filter((c) => !empty(c)) });
+        continue;
+      }
+      // In the viewport but not reachable there: covered or clipped away.
+      const inVp = rects.some((rr) => !empty(meet(box(rr), viewport())));
+      if (inVp) continue;
+      off.push({ el, dist: r.top > 0 ? r.top - vh : -r.bottom });
+    }
+    off.sort((a, b) => a.dist - b.dist);
+    const listed = [];
+    for (let i = 0; i < off.length && listed.length < MAX_OFFSCREEN && i < 20 * MAX_OFFSCREEN; i++) {
+      if (visibleRects(off[i].el, styleOf(off[i].el)).length) listed.push(off[i]);
+    }
+    const describe = (el, vp, rects) => {
       const role = roleOf(el);
       let tools = ["click", "hover"];
       if (el.tagName === "SELECT") tools = ["select_option"];
       else if (isTextEntry(el)) tools = ["input_text"];
-      const t = {
-        id: idOf(el), name: nameOf(el), role, tools, vp: inViewport,
-        rects: (inViewport ? vis : rects).map((r) => [r.left, r.top, r.width, r.height]),
-      };
+      const t = { id: idOf(el), name: nameOf(el), role, tools, vp };
+      if (rects) t.rects = rects.map((c) => [c.l, c.t, c.r - c.l, c.b - c.t]);
       if (el.tagName === "SELECT") {
         const o = el.selectedOptions && el.selectedOptions[0];
         if (o) t.value = clean(o.text, 80);
@@ -182,61 +281,117 @@
       } else if (el.type === "checkbox" || el.type === "radio") {
         t.value = el.checked ? "checked" : "unchecked";
       }
-      out.push(t);
-    }
-    return out;
+      return t;
+    };
+    const out = inView.map((t) => describe(t.el, true, t.rects));
+    for (const o of listed) out.push(describe(o.el, false, null));
+    return { targets: out, offscreen: off.length };
   }
 
-  // markdown renders the visible text of the page (or only of the viewport)
-  // as markdown, keeping links.
+  // shortURL keeps an address readable: whole when short, else its origin
+  // and the start of its path.
+  function shortURL(href) {
+    if (href.length <= MAX_URL) return href;
+    try {
+      const u = new URL(href);
+      const rest = (u.pathname + u.search).slice(0, 40);
+      return u.origin + rest + "…";
+    } catch (e) {
+      return href.slice(0, MAX_URL) + "…";
+    }
+  }
+
+  // markdown renders the visible text of the page (or only of the
+  // viewport) as markdown, keeping links, with frames the surfer reads as
+  // placeholders it fills in.
   function markdown(viewportOnly) {
     const out = [];
-    const vh = innerHeight, vw = innerWidth;
+    const styles = new Map();
+    const styleOf = (el) => {
+      let s = styles.get(el);
+      if (!s) { s = getComputedStyle(el); styles.set(el, s); }
+      return s;
+    };
+    const vp = viewport();
     const range = document.createRange();
-    const textInView = (node) => {
+    const textShown = (node, clip) => {
       range.selectNodeContents(node);
-      for (const r of range.getClientRects()) if (inView(r)) return true;
+      for (const r of range.getClientRects()) if (!empty(meet(box(r), clip))) return true;
       return false;
     };
-    const walk = (node, pre, fully) => {
-      for (let c = node.firstChild; c; c = c.nextSibling) {
+    // walk visits the children of node; clip is where they can show
+    // (viewport-only mode), fully says the node is wholly inside it.
+    const walk = (node, pre, fully, clip) => {
+      // A slot shows the light-DOM nodes assigned to it, not its own
+      // fallback children.
+      let kids = null;
+      if (node.tagName === "SLOT") {
+        const a = node.assignedNodes({ flatten: true });
+        if (a.length) kids = a;
+      }
+      const each = kids || node.childNodes;
+      for (const c of each) {
         if (c.nodeType === 3) {
           let t = c.nodeValue;
           if (!pre) t = t.replace(/\s+/g, " ");
           if (!t) continue;
-          if (viewportOnly && !fully && t.trim() && !textInView(c)) continue;
+          if (viewportOnly && !fully && t.trim() && !textShown(c, clip)) continue;
           out.push(t);
           continue;
         }
         if (c.nodeType !== 1 || SKIP.has(c.tagName)) continue;
         const tag = c.tagName;
         if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") continue;
-        const st = getComputedStyle(c);
-        if (st.display === "none" || st.visibility === "hidden") continue;
         let inside = fully;
+        let r = null;
         if (viewportOnly && !fully) {
-          const r = c.getBoundingClientRect();
+          r = c.getBoundingClientRect();
           if (r.width > 0 && r.height > 0) {
-            // Boxes wholly outside the viewport are skipped with their
-            // subtree; children drawn outside their parent's box are rare.
-            if (r.bottom <= 0 || r.top >= vh || r.right <= 0 || r.left >= vw) continue;
-            inside = r.top >= 0 && r.bottom <= vh && r.left >= 0 && r.right <= vw;
+            // Boxes wholly outside the visible area are skipped with
+            // their subtree, before any style is read.
+            // (A fixed box, which has no offsetParent, shows wherever it
+            // is.)
+            if (empty(meet(box(r), clip)) && !(c.offsetParent === null && styleOf(c).position === "fixed")) continue;
+          }
+        }
+        const st = styleOf(c);
+        if (st.display === "none" || st.visibility === "hidden") continue;
+        if (FRAMES.has(tag)) {
+          const key = m.frames.get(c);
+          if (key !== undefined) out.push("\n\u0000F" + key + "\u0000\n");
+          continue;
+        }
+        let cclip = clip;
+        if (viewportOnly) {
+          if (st.position === "fixed") cclip = vp;
+          if (st.overflowX !== "visible" || st.overflowY !== "visible") {
+            r = r || c.getBoundingClientRect();
+            const own = { l: r.left + c.clientLeft, t: r.top + c.clientTop, r: r.left + c.clientLeft + c.clientWidth, b: r.top + c.clientTop + c.clientHeight };
+            cclip = meet(cclip, {
+              l: st.overflowX === "visible" ? -Infinity : own.l, r: st.overflowX === "visible" ? Infinity : own.r,
+              t: st.overflowY === "visible" ? -Infinity : own.t, b: st.overflowY === "visible" ? Infinity : own.b,
+            });
+            inside = false;
+          } else if (!fully && r && r.width > 0 && r.height > 0) {
+            inside = r.top >= cclip.t && r.bottom <= cclip.b && r.left >= cclip.l && r.right <= cclip.r;
           }
         }
         const block = BLOCK.test(st.display);
         const root = c.shadowRoot || c;
+        const sub = () => walk(root, pre || tag === "PRE", inside, cclip);
         if (/^H[1-6]$/.test(tag)) {
           const start = out.length;
-          walk(root, false, inside);
+          sub();
           const text = out.splice(start).join("").replace(/\s+/g, " ").trim();
           if (text) out.push("\n\n" + "#".repeat(+tag[1]) + " " + text + "\n\n");
         } else if (tag === "A" && c.hasAttribute("href")) {
           const start = out.length;
-          walk(root, false, inside);
-          const text = out.splice(start).join("").replace(/\s+/g, " ").trim();
+          sub();
+          // Headings and bold inside a link read as its text.
+          const text = out.splice(start).join("").replace(/\s+/g, " ").replace(/(^|\s)#{1,6} /g, "$1").replace(/\*\*/g, "").trim();
           const href = c.href;
           if (!text) continue;
-          if (/^https?:|^file:|^ftp:/.test(href) && href.length < 500) out.push("[" + text.replace(/[\[\]]/g, "") + "](" + href + ")");
+          if (/^https?:|^ftp:/.test(href)) out.push("[" + text.replace(/[\[\]]/g, "") + "](" + shortURL(href) + ")");
           else out.push(text);
           if (block) out.push("\n");
         } else if (tag === "BR") {
@@ -246,33 +401,33 @@
           if (alt) out.push(" ![" + alt.replace(/[\[\]]/g, "") + "] ");
         } else if (tag === "LI") {
           out.push("\n- ");
-          walk(root, false, inside);
+          sub();
         } else if (tag === "TR") {
           out.push("\n| ");
-          walk(root, false, inside);
+          sub();
           out.push("\n");
         } else if (tag === "TD" || tag === "TH") {
-          walk(root, false, inside);
+          sub();
           out.push(" | ");
         } else if (tag === "PRE") {
           out.push("\n```\n");
-          walk(root, true, inside);
+          walk(root, true, inside, cclip);
           out.push("\n```\n");
         } else if (tag === "B" || tag === "STRONG") {
           const start = out.length;
-          walk(root, pre, inside);
+          sub();
           const text = out.splice(start).join("").trim();
           if (text) out.push("**" + text + "**");
         } else if (block) {
           out.push("\n");
-          walk(root, pre, inside);
+          sub();
           out.push("\n");
         } else {
-          walk(root, pre, inside);
+          sub();
         }
       }
     };
-    if (document.body) walk(document.body, false, false);
+    if (document.body) walk(document.body, false, false, vp);
     return out.join("")
       .replace(/[ \t]+\n/g, "\n")
       .replace(/\n[ \t]+/g, "\n")
@@ -292,22 +447,82 @@
       pageHeight: Math.max(de ? de.scrollHeight : 0, b ? b.scrollHeight : 0, innerHeight),
       pageWidth: Math.max(de ? de.scrollWidth : 0, b ? b.scrollWidth : 0, innerWidth),
       ready: document.readyState,
+      type: document.contentType,
+      version: m.doc + ":" + m.muts,
     };
   }
 
+  m.version = () => m.doc + ":" + m.muts;
+
   m.observe = (withText) => {
     const o = metrics();
-    o.targets = targets();
+    const t = targets();
+    o.targets = t.targets;
+    o.offscreen = t.offscreen;
     if (withText) o.text = markdown(true);
     const f = document.activeElement;
     if (f && f !== document.body && m.ids.has(f)) o.focused = m.ids.get(f);
+    o.version = m.doc + ":" + m.muts;
     return JSON.stringify(o);
   };
 
   m.fullText = () => JSON.stringify(Object.assign(metrics(), { text: markdown(false) }));
 
+  // frameBox registers the frame element el under key (the text shows the
+  // frame's content at its place) and tells where its content shows: the
+  // content box in this frame's viewport, the part of it that is visible
+  // (clipped by the viewport and by ancestors), and whether a click at
+  // that part's centre reaches the frame (it is not covered).
+  m.frameBox = (el, key, scroll) => {
+    m.frames.set(el, key);
+    const st = getComputedStyle(el);
+    if (scroll) {
+      const r0 = el.getBoundingClientRect();
+      if (r0.bottom < 0 || r0.top > innerHeight || r0.right < 0 || r0.left > innerWidth) {
+        el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
+      }
+    }
+    const r = el.getBoundingClientRect();
+    const x = r.left + el.clientLeft + (parseFloat(st.paddingLeft) || 0);
+    const y = r.top + el.clientTop + (parseFloat(st.paddingTop) || 0);
+    const w = Math.max(0, el.clientWidth - (parseFloat(st.paddingLeft) || 0) - (parseFloat(st.paddingRight) || 0));
+    const h = Math.max(0, el.clientHeight - (parseFloat(st.paddingTop) || 0) - (parseFloat(st.paddingBottom) || 0));
+    const shown = st.display !== "none" && st.visibility !== "hidden" && st.opacity !== "0";
+    const styleOf = (e) => getComputedStyle(e);
+    const clip = meet(meet(clipper(styleOf)(el), viewport()), { l: x, t: y, r: x + w, b: y + h });
+    let hit = false;
+    if (shown && !empty(clip)) {
+      const cx = (clip.l + clip.r) / 2, cy = (clip.t + clip.b) / 2;
+      hit = topAt(cx, cy) === el;
+    }
+    return JSON.stringify({ x, y, w, h, shown, hit, clip: empty(clip) ? null : [clip.l, clip.t, clip.r, clip.b] });
+  };
+
+  // hitsFrame reports, for each point (in this frame's viewport), whether
+  // the frame element el is what a click there reaches.
+  m.hitsFrame = (el, pts) => JSON.stringify(pts.map(([x, y]) => topAt(x, y) === el));
+
+  // clippedForGood reports whether an ancestor that hides its overflow
+  // (not one that scrolls) cuts el off entirely: a carousel slide not
+  // shown, a closed menu. Scrolling such a box into place would do what no
+  // user can.
+  function clippedForGood(el) {
+    const r = el.getBoundingClientRect();
+    for (let p = parentOf(el); p && p !== document.body && p !== document.documentElement; p = parentOf(p)) {
+      const st = getComputedStyle(p);
+      const hides = (v) => v === "hidden" || v === "clip";
+      if (!hides(st.overflowX) && !hides(st.overflowY)) continue;
+      const pr = p.getBoundingClientRect();
+      const b = { left: pr.left + p.clientLeft, top: pr.top + p.clientTop, right: pr.left + p.clientLeft + p.clientWidth, bottom: pr.top + p.clientTop + p.clientHeight };
+      if ((hides(st.overflowX) && (r.right <= b.left + 1 || r.left >= b.right - 1)) || (hides(st.overflowY) && (r.bottom <= b.top + 1 || r.top >= b.bottom - 1))) return true;
+    }
+    return false;
+  }
+
   // prepare brings a target into view and tells where to click it and what
-  // it is, so the caller can ask for approval before acting.
+  // it is, so the caller can ask for approval before acting. It says when
+  // the target is covered at that point (and by what), or hidden from
+  // assistive technology.
   m.prepare = (id) => {
     const el = m.byId.get(id);
     if (!el) return JSON.stringify({ ok: false, reason: "unknown" });
@@ -315,31 +530,50 @@
     const st = getComputedStyle(el);
     let rects = visibleRects(el, st);
     if (!rects.length) return JSON.stringify({ ok: false, reason: "hidden" });
-    if (!rects.some(inView)) {
+    const clipOf = clipper((e) => getComputedStyle(e));
+    const visible = () => rects.map((r) => meet(box(r), meet(clipOf(el), viewport()))).filter((c) => !empty(c));
+    let vis = visible();
+    if (!vis.length && !clippedForGood(el)) {
       el.scrollIntoView({ block: "center", inline: "center", behavior: "instant" });
       rects = visibleRects(el, st);
+      vis = visible();
     }
-    const r = rects.find(inView) || rects[0];
-    const x0 = Math.max(r.left, 0), x1 = Math.min(r.right, innerWidth);
-    const y0 = Math.max(r.top, 0), y1 = Math.min(r.bottom, innerHeight);
     const tag = el.tagName.toLowerCase();
     const type = (el.getAttribute("type") || (tag === "button" ? "submit" : "")).toLowerCase();
     const form = el.form || (el.closest && el.closest("form"));
     const submits = !!form && ((tag === "button" && type === "submit") || (tag === "input" && (type === "submit" || type === "image")));
-    return JSON.stringify({
-      ok: true, x: (x0 + x1) / 2, y: (y0 + y1) / 2, tag, type,
+    const res = {
+      ok: true, tag, type,
       name: nameOf(el), role: roleOf(el), submits,
-      href: el.href || "", download: el.hasAttribute && el.hasAttribute("download"),
+      href: el.href || "", download: !!(el.hasAttribute && el.hasAttribute("download")),
       text: isTextEntry(el), select: tag === "select",
       newTab: !!(el.target && !["_self", "_top", "_parent"].includes(el.target)),
-    });
+      ariaHidden: !!(el.closest && el.closest('[aria-hidden="true"]')),
+    };
+    if (!vis.length) {
+      // Clipped away for good (a hidden carousel slide, a closed menu).
+      res.ok = false;
+      res.reason = "clipped";
+      return JSON.stringify(res);
+    }
+    let point = null;
+    for (const c of vis) { point = hitPoint(el, c); if (point) break; }
+    if (!point) {
+      const c = vis[0];
+      point = [(c.l + c.r) / 2, (c.t + c.b) / 2];
+      const h = topAt(point[0], point[1]);
+      res.covered = h ? (nameOf(h) || h.tagName.toLowerCase()) : "something";
+    }
+    res.x = point[0];
+    res.y = point[1];
+    return JSON.stringify(res);
   };
 
   // focusForTyping focuses a text field and selects its content, so the
   // text the caller inserts next replaces it.
   m.focusForTyping = (id) => {
     const el = m.byId.get(id);
-    if (!el || !el.isConnected) return false;
+    if (!el || !el.isConnected) return "false";
     el.focus();
     if (typeof el.select === "function") {
       el.select();
@@ -350,7 +584,7 @@
       sel.removeAllRanges();
       sel.addRange(r);
     }
-    return true;
+    return "true";
   };
 
   m.selectOption = (id, want) => {
@@ -369,6 +603,9 @@
     el.dispatchEvent(new Event("change", { bubbles: true }));
     return JSON.stringify({ ok: true, chosen: clean(o.text, 80) });
   };
+
+  // element returns the target's element, for the surfer's other calls.
+  m.element = (id) => m.byId.get(id) || null;
 
   window.__m1 = m;
 })();

@@ -27,8 +27,13 @@ type Options struct {
 	// quiet after an action. The observation is taken when it runs out.
 	SettleTimeout time.Duration
 	// ScreenshotDir is where each screenshot is saved as PNG (the session
-	// directory). Empty means screenshots are not saved.
+	// directory). Empty means screenshots are not saved. Screenshots are
+	// taken for vision models only, unless TextScreenshots is set.
 	ScreenshotDir string
+	// TextScreenshots takes (and saves) a screenshot at every observation
+	// for text models too, for the transcript; they cost about 100 ms an
+	// observation and the model never sees them.
+	TextScreenshots bool
 	// DownloadDir is where downloads land. Empty means downloads are
 	// refused.
 	DownloadDir string
@@ -106,6 +111,10 @@ func WithSettleTimeout(d time.Duration) Option { return func(o *Options) { o.Set
 // WithScreenshotDir saves each screenshot as a PNG in dir, normally the
 // session directory.
 func WithScreenshotDir(dir string) Option { return func(o *Options) { o.ScreenshotDir = dir } }
+
+// WithTextScreenshots takes and saves screenshots for text models too,
+// for the transcript (the model does not see them).
+func WithTextScreenshots(on bool) Option { return func(o *Options) { o.TextScreenshots = on } }
 
 // WithDownloadDir lets the browser save downloads in dir, normally the work
 // directory's downloads/ folder. Without it downloads are refused.

@@ -59,7 +59,7 @@ const readSystem = "You read web pages for a team of AI agents. Be accurate and 
 // chunks: each yields notes, and one last call combines them.
 func (s *Surfer) readPage(ctx context.Context, question string) (string, error) {
 	tb := s.chrome.activeTab()
-	full, err := callMarks[pageData](ctx, tb, "fullText()")
+	full, err := s.chrome.fullText(ctx, tb)
 	if err != nil {
 		out, ferr := s.failed(ctx, "read the page", err)
 		if ferr != nil {
@@ -85,6 +85,37 @@ func (s *Surfer) readPage(ctx context.Context, question string) (string, error) 
 		notes = append(notes, fmt.Sprintf("Notes on part %d of %d:\n%s", i+1, len(chunks), n))
 	}
 	return s.ask(ctx, fmt.Sprintf("%s was read in %d parts. These are the notes taken on each part:\n\n%s\n\n%s", head, len(chunks), strings.Join(notes, "\n\n"), task))
+}
+
+// fullText is the whole text of the page tb shows, frames (as of the last
+// observation) and a PDF's pages included.
+func (c *chrome) fullText(ctx context.Context, tb *tab) (pageData, error) {
+	if title, url, text := tb.pdfText(); url != "" {
+		return pageData{pageMetrics: pageMetrics{Title: title, URL: url}, Text: text}, nil
+	}
+	full, err := callIn[pageData](ctx, tb.mainWorld(), "fullText()")
+	if err != nil {
+		return full, err
+	}
+	tb.mu.Lock()
+	frames := tb.frames
+	tb.mu.Unlock()
+	for _, f := range frames {
+		fctx, cancel := context.WithTimeout(ctx, frameTimeout)
+		fd, err := callIn[pageData](fctx, f.w, "fullText()")
+		cancel()
+		if err != nil {
+			continue
+		}
+		title := fd.Title
+		if title == "" {
+			title = fd.URL
+		}
+		block := fmt.Sprintf("\n\n[Frame: %s](%s)\n\n%s\n\n", mdEscape(title), fd.URL, strings.TrimSpace(fd.Text))
+		full.Text = strings.Replace(full.Text, "\x00F"+f.key+"\x00", block, 1)
+	}
+	full.Text = framePlaceholder.ReplaceAllString(full.Text, "")
+	return full, nil
 }
 
 // ask makes one plain model call and counts its usage into the step.

@@ -31,6 +31,9 @@ func scrollUpTool() *tool {
 func (s *Surfer) scroll(ctx context.Context, dir int) (outcome, error) {
 	c := s.chrome
 	tb := c.activeTab()
+	if page, pages, ok := tb.turnPDF(dir); ok {
+		return outcome{text: fmt.Sprintf("I turned to page %d of %d of the PDF.", page, pages)}, nil
+	}
 	tctx, cancel := tb.with(ctx)
 	defer cancel()
 	js := fmt.Sprintf(`window.scrollBy({top: %d * window.innerHeight, behavior: "instant"})`, dir)

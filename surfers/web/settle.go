@@ -25,6 +25,11 @@ const staleRequest = time.Second
 // loading keeps the page busy.
 const pendingNavTimeout = time.Second
 
+// frameSettle is how long a frame that started loading (a consent dialog,
+// an embedded form) keeps the page busy, at most: frames are content, but
+// one that hangs must not hold every action.
+const frameSettle = 1500 * time.Millisecond
+
 // timerWait is how long, after an action, the surfer waits at most for
 // short timers the action's handlers set (a 300 ms debounce, a delayed
 // update) to run.
@@ -41,9 +46,10 @@ const timerWait = time.Second
 // method runs in chromedp's read loop and must stay fast.
 type tracker struct {
 	mu         sync.Mutex
-	docLoading bool      // the main document has not reached DOMContentLoaded
-	navAt      time.Time // a navigation was requested and has not started
-	attaching  bool      // attached mid-load; busy until DOMContentLoaded
+	docLoading bool                      // the main document has not reached DOMContentLoaded
+	frames     map[cdp.FrameID]time.Time // child frames loading, since when
+	navAt      time.Time                 // a navigation was requested and has not started
+	attaching  bool                      // attached mid-load; busy until DOMContentLoaded
 	inflight   map[network.RequestID]request
 	longLived  map[string]bool // request addresses (without query) seen to outlive staleRequest
 	navigated  int             // main-frame navigations seen, to detect that one happened
@@ -75,6 +81,7 @@ type request struct {
 func newTracker() *tracker {
 	return &tracker{
 		inflight:  map[network.RequestID]request{},
+		frames:    map[cdp.FrameID]time.Time{},
 		longLived: map[string]bool{},
 		docs:      map[network.RequestID]string{},
 		wake:      make(chan struct{}),
@@ -160,12 +167,21 @@ func (t *tracker) handle(ev any) {
 		if t.isMain(ev.FrameID) {
 			t.docLoading = true
 			t.navAt = time.Time{}
+		} else {
+			t.frames[ev.FrameID] = time.Now()
 		}
 	case *page.EventFrameStoppedLoading:
 		if t.isMain(ev.FrameID) {
+			// The main frame's load event waits for its frames, those in
+			// other processes included (which report no stop here).
 			t.docLoading, t.attaching = false, false
 			t.navAt = time.Time{}
+			clear(t.frames)
+		} else {
+			delete(t.frames, ev.FrameID)
 		}
+	case *page.EventFrameDetached:
+		delete(t.frames, ev.FrameID)
 	case *page.EventDomContentEventFired:
 		t.docLoading, t.attaching = false, false
 	case *page.EventLifecycleEvent:
@@ -249,6 +265,12 @@ func (t *tracker) note(s string) {
 	t.mu.Unlock()
 }
 
+func (t *tracker) hasNotes() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.notes) > 0
+}
+
 func (t *tracker) takeNotes() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -270,6 +292,11 @@ func (t *tracker) busy(now time.Time) (bool, <-chan struct{}) {
 	}
 	if !t.navAt.IsZero() && now.Sub(t.navAt) < pendingNavTimeout {
 		return true, t.wake
+	}
+	for _, at := range t.frames {
+		if now.Sub(at) < frameSettle {
+			return true, t.wake
+		}
 	}
 	for _, r := range t.inflight {
 		if r.counts && now.Sub(r.at) < staleRequest {
@@ -297,6 +324,13 @@ func (t *tracker) failure() (url, text string) {
 	return t.failedURL, t.failedText
 }
 
+// currentURL is the main frame's address as of its last navigation.
+func (t *tracker) currentURL() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lastURL
+}
+
 func (t *tracker) navigations() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -314,6 +348,7 @@ func (t *tracker) clearCrash() {
 	t.crashed = false
 	t.docLoading = false
 	t.inflight = map[network.RequestID]request{}
+	clear(t.frames)
 	t.mu.Unlock()
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -122,11 +124,33 @@ func (s *Surfer) act(ctx context.Context, name, args string) (outcome, error) {
 			return outcome{text: strings.Join(notes, " ") + " The action was not performed; its ids may have changed."}, nil
 		}
 		// A page that hangs (a script loop, a dead renderer) must not hold
-		// the run: every action gets a cap beyond the settle cap.
+		// the run: every action gets a cap beyond the settle cap, and a
+		// watchdog replaces the tab as soon as its page stops answering.
 		actx, cancel := context.WithTimeout(ctx, s.opts.SettleTimeout+actionGrace)
 		defer cancel()
-		markAction(actx, s.chrome.activeTab())
-		out, err := t.run(actx, s, args)
+		tb := s.chrome.activeTab()
+		markAction(actx, tb)
+		rctx, rcancel := context.WithCancel(actx)
+		stop := s.chrome.watch(rctx, tb, rcancel)
+		out, err := t.run(rctx, s, args)
+		hung := stop()
+		rcancel()
+		if hung && ctx.Err() == nil && !s.chrome.lost() {
+			note, rerr := s.replaceHung(ctx, "during the "+name+" action")
+			if rerr != nil {
+				return outcome{}, rerr
+			}
+			if name == "visit_url" || name == "search_web" {
+				// Going elsewhere is what the model asked for: the new tab
+				// can.
+				rctx, rcancel := context.WithTimeout(ctx, s.opts.SettleTimeout+actionGrace)
+				defer rcancel()
+				if out, err := t.run(rctx, s, args); err == nil {
+					return outcome{text: note + "\n" + out.text, final: out.final}, nil
+				}
+			}
+			return outcome{text: note + " The " + name + " action may not have completed."}, nil
+		}
 		switch {
 		case err == nil:
 			return out, nil
@@ -144,6 +168,56 @@ func (s *Surfer) act(ctx context.Context, name, args string) (outcome, error) {
 		names[i] = t.name
 	}
 	return outcome{}, &argError{fmt.Sprintf("there is no tool named %q; call one of: %s", name, strings.Join(names, ", "))}
+}
+
+// watchEvery is how often a running action checks that its page still
+// answers.
+const watchEvery = 500 * time.Millisecond
+
+// watch checks, while an action runs, that tb's page answers a trivial
+// evaluation; when one goes unanswered for hangProbe (a script that never
+// yields: every command to the page would wait for ever), it calls hung,
+// which ends the action. stop ends the watch and reports whether it fired.
+// A fast action ends before the first check and costs nothing.
+func (c *chrome) watch(ctx context.Context, tb *tab, hung func()) (stop func() bool) {
+	done := make(chan struct{})
+	ctx, cancel := context.WithCancel(ctx)
+	var fired atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTimer(watchEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if !c.answers(ctx, tb, hangProbe) {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if ctx.Err() == nil {
+					fired.Store(true)
+					hung()
+				}
+				return
+			}
+			t.Reset(watchEvery)
+		}
+	}()
+	return func() bool {
+		close(done)
+		cancel() // a check under way ends at once
+		wg.Wait()
+		return fired.Load()
+	}
 }
 
 // failed turns an error from the page into an outcome the model reads,
