@@ -7,6 +7,11 @@ const (
 	targetStartupMS  = 50  // start-up under 50 ms
 	targetOverheadMS = 2   // orchestration overhead under 2 ms a turn
 	targetWebMS      = 300 // WebSurfer action median under 300 ms
+	// A WebSurfer click on a local page, from the model's reply to the
+	// next request, page load excluded: median under 150 ms with a text
+	// model and under 250 ms with a vision model.
+	targetTurnTextMS   = 150
+	targetTurnVisionMS = 250
 	targetRSSMB      = 60  // m1's peak RSS under 60 MB
 	targetLedgerGrow = 2   // ledger prompt at turn 30 at most twice turn 5's
 )

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/m1-project/m1/model/scripted"
@@ -107,13 +109,17 @@ func processFigures(ctx context.Context, o options, env environment, progress fu
 			notMeasured("context.total", "context", totalLabel, "tokens", nil, status, note))
 	}
 	if env.chrome == "" {
+		out = append(out, turnFigures(browse{}, browse{}, errSkipped)...)
 		return append(out, browseNotMeasured(statusSkipped, "no Chrome or Chromium in PATH")...)
 	}
-	progress("memory and context: the 30-turn browsing run (testdata/scenarios/browse30.yaml)")
-	b, err := measureBrowse(ctx, o.m1)
+	progress("memory, context and WebSurfer turns: the 30-turn browsing run (testdata/scenarios/browse30.yaml), vision model")
+	b, err := measureBrowse(ctx, o.m1, true)
 	if err != nil {
 		return append(out, browseNotMeasured(statusError, err.Error())...)
 	}
+	progress("WebSurfer turns: the 30-turn browsing run, text model")
+	bt, terr := measureBrowse(ctx, o.m1, false)
+	out = append(out, turnFigures(b, bt, terr)...)
 	if b.peakKB > 0 {
 		f := measured("memory.rss", "memory", rssLabel, "MB", float64(b.peakKB)*1024/1e6, nil, under(targetRSSMB))
 		f.Note = "VmHWM of the m1 process; Chrome's processes are not counted"
@@ -130,6 +136,56 @@ func processFigures(ctx context.Context, o options, env environment, progress fu
 	f := measured("context.total", "context", totalLabel, "tokens", float64(b.totalTokens), nil, nil)
 	f.Note = fmt.Sprintf("prompt and completion, all agents, from the result event; %d model calls, %d progress ledgers, %.1f s", b.calls, len(b.ledger), b.wall.Seconds())
 	return append(out, f)
+}
+
+// errSkipped stands for a measurement skipped for want of Chrome.
+var errSkipped = errors.New("no Chrome or Chromium in PATH")
+
+// turnFigures are the WebSurfer's figures of the browsing runs (v with a
+// vision model, t with a text model; terr t's error): a click that
+// navigates, from the model's tool call to m1's next request, with the
+// clicked page's load taken out and shown on its own.
+func turnFigures(v, t browse, terr error) []Figure {
+	const group = "WebSurfer turn"
+	labels := []struct{ id, label string }{
+		{"turn.click.text", "click on a local page, model reply to next request (text model), page load excluded"},
+		{"turn.click.vision", "the same, vision model"},
+		{"turn.load", "page load of the clicked page (excluded above)"},
+		{"turn.look.text", "ledger reply to the WebSurfer's request (its look first), text model"},
+	}
+	targets := []*Target{under(targetTurnTextMS), under(targetTurnVisionMS), nil, nil}
+	if errors.Is(terr, errSkipped) {
+		var out []Figure
+		for i, l := range labels {
+			out = append(out, notMeasured(l.id, group, l.label, "ms", targets[i], statusSkipped, terr.Error()))
+		}
+		return out
+	}
+	fig := func(i int, ds []time.Duration, note string) Figure {
+		if len(ds) == 0 {
+			why := "no measurement"
+			if i%2 == 0 && terr != nil {
+				why = terr.Error()
+			}
+			return notMeasured(labels[i].id, group, labels[i].label, "ms", targets[i], statusError, why)
+		}
+		med, p95 := quantiles(ds)
+		f := measured(labels[i].id, group, labels[i].label, "ms", med, &p95, targets[i])
+		f.Note = note
+		return f
+	}
+	var out []Figure
+	if terr != nil {
+		out = append(out, notMeasured(labels[0].id, group, labels[0].label, "ms", targets[0], statusError, terr.Error()))
+	} else {
+		out = append(out, fig(0, t.clicks, fmt.Sprintf("%d clicks of the trail's Next link; the gap at the scripted server, less the page's DOMContentLoaded time", len(t.clicks))))
+	}
+	out = append(out, fig(1, v.clicks, fmt.Sprintf("%d clicks, screenshot scaled and sent", len(v.clicks))))
+	out = append(out, fig(2, append(append([]time.Duration(nil), t.loads...), v.loads...), "from the start of the navigation to DOMContentLoaded, as the page reports it (Navigation Timing)"))
+	if terr == nil {
+		out = append(out, fig(3, t.looks, fmt.Sprintf("%d turns", len(t.looks))))
+	}
+	return out
 }
 
 // measureStartup runs m1 n times with the team agents (after one run to
@@ -210,13 +266,42 @@ type browse struct {
 	totalTokens int   // tokens of the run, from its result event
 	calls       int   // model calls
 	wall        time.Duration
+	// clicks are, for each click on the trail's Next link, m1's time from
+	// the model's tool call to its next request, less the page load;
+	// loads are those page loads, and looks the time from the progress
+	// ledger's reply to the WebSurfer's own request (its look at the page
+	// before it asks the model).
+	clicks, loads, looks []time.Duration
+}
+
+// timingLog records the page loads the trail's pages report: each sends
+// its path and its navigation's DOMContentLoaded time (ms from the start of
+// the navigation) in a beacon to /timing.
+type timingLog struct {
+	mu    sync.Mutex
+	loads map[string]time.Duration
+}
+
+func (l *timingLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(io.LimitReader(r.Body, 1024))
+	path, ms, ok := strings.Cut(strings.TrimSpace(string(b)), " ")
+	if v, err := strconv.ParseFloat(ms, 64); ok && err == nil {
+		l.mu.Lock()
+		l.loads[path] = time.Duration(v * float64(time.Millisecond))
+		l.mu.Unlock()
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // measureBrowse walks the WebSurfer through the 30-page trail of
 // testdata/sites (testdata/scenarios/browse30.yaml), as the context test in
-// cmd/m1 does, watching m1's peak RSS.
-func measureBrowse(ctx context.Context, m1 string) (browse, error) {
-	site := httptest.NewServer(http.FileServer(http.Dir("testdata/sites")))
+// cmd/m1 does, watching m1's peak RSS, with a vision or a text model.
+func measureBrowse(ctx context.Context, m1 string, vision bool) (browse, error) {
+	tl := &timingLog{loads: map[string]time.Duration{}}
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir("testdata/sites")))
+	mux.Handle("/timing", tl)
+	site := httptest.NewServer(mux)
 	defer site.Close()
 	data, err := os.ReadFile("testdata/scenarios/browse30.yaml")
 	if err != nil {
@@ -231,13 +316,13 @@ func measureBrowse(ctx context.Context, m1 string) (browse, error) {
 		return browse{}, err
 	}
 	defer srv.Close()
-	// The model info the context test uses: a 16k window, vision on.
+	// The model info the context test uses: a 16k window.
 	config := `client:
   config:
     model: scripted
     base_url: ` + srv.URL() + `
     api_key: bench-key
-    model_info: {vision: true, function_calling: true, json_output: true, context_window: 16000}
+    model_info: {vision: ` + strconv.FormatBool(vision) + `, function_calling: true, json_output: true, context_window: 16000}
 `
 	res, err := runM1(ctx, m1, sandbox{config: config}, true, "--json", "--agents", "web", "--max-turns", "40", "--no-stream",
 		"Walk the trail to its end and report the treasure code.")
@@ -248,13 +333,31 @@ func measureBrowse(ctx context.Context, m1 string) (browse, error) {
 	b.peakKB, b.wall = res.peakKB, res.wall
 	reqs := srv.Requests()
 	b.calls = len(reqs)
-	for _, r := range reqs {
-		if r.Rule == "ledger" || r.Rule == "done" {
+	clicks := 0
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	for i, r := range reqs {
+		switch r.Rule {
+		case "ledger", "done":
 			b.ledger = append(b.ledger, r.PromptTokens())
+		case "web-next":
+			clicks++
+			if i > 0 && reqs[i-1].Rule == "ledger" {
+				b.looks = append(b.looks, r.Received.Sub(reqs[i-1].Replied))
+			}
+			// The k-th click leaves page k for page k+1.
+			load, ok := tl.loads[fmt.Sprintf("/trail/%02d.html", clicks+1)]
+			if i+1 < len(reqs) && ok {
+				b.loads = append(b.loads, load)
+				b.clicks = append(b.clicks, reqs[i+1].Received.Sub(r.Replied)-load)
+			}
 		}
 	}
 	if len(b.ledger) < 31 {
 		return browse{}, fmt.Errorf("%d progress ledgers, want at least 31 (30 pages, then done)", len(b.ledger))
+	}
+	if len(b.clicks) < 20 {
+		return browse{}, fmt.Errorf("%d clicks with a page load reported, want at least 20 of 29", len(b.clicks))
 	}
 	result, err := resultEvent(res.stdout)
 	if err != nil {

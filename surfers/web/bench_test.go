@@ -19,7 +19,7 @@ func BenchmarkActionLatency(b *testing.B) {
 			name = "vision"
 		}
 		b.Run(name, func(b *testing.B) {
-			h := newHarness(b)
+			h := newHarness(b, WithScreenshotDir(b.TempDir()))
 			_, obs := h.visit("/index.html")
 			vault := h.id(obs, "Vault")
 			_, obs = h.visit("/search.html")
