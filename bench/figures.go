@@ -12,8 +12,8 @@ const (
 	// model and under 250 ms with a vision model.
 	targetTurnTextMS   = 150
 	targetTurnVisionMS = 250
-	targetRSSMB      = 60  // m1's peak RSS under 60 MB
-	targetLedgerGrow = 2   // ledger prompt at turn 30 at most twice turn 5's
+	targetRSSMB        = 60 // m1's peak RSS under 60 MB
+	targetLedgerGrow   = 2  // ledger prompt at turn 30 at most twice turn 5's
 )
 
 // goFigures turns the Go benchmarks' results, read from source, into
