@@ -181,7 +181,12 @@ func configCheck(cfg *config.Config, err error, getenv func(string) string) chec
 	case err != nil:
 		// The line is named config already, and config errors say what to
 		// set.
-		c.Status, c.Message = checkFail, strings.TrimPrefix(err.Error(), "config: ")
+		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "config: "), "config ")
+		// The advice after the first "; " goes in the hint.
+		if i := strings.Index(msg, "; m1 --sample-config"); i > 0 {
+			msg, c.Hint = msg[:i], msg[i+2:]
+		}
+		c.Status, c.Message = checkFail, msg
 	case cfg.Path != "":
 		c.Message = cfg.Path
 		switch cfg.Source {
