@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/m1-project/m1/config"
 	"github.com/m1-project/m1/orchestrator"
 	"github.com/m1-project/m1/surfers/file"
 	"github.com/m1-project/m1/surfers/web"
@@ -48,6 +49,10 @@ type Options struct {
 	WorkDir    string        `json:"work_dir"`
 	Agents     []string      `json:"agents"`
 	Team       TeamOptions   `json:"team"`
+
+	// AllowUnknownConfigKeys reads a config file with keys m1 does not
+	// know, warning about each, instead of refusing it.
+	AllowUnknownConfigKeys bool `json:"allow_unknown_config_keys,omitempty"`
 
 	// RequestTimeout bounds one attempt of a model call; zero means the
 	// config's timeout, else the model package's default.
@@ -150,6 +155,15 @@ func ValidateAgents(names []string) error {
 func ValidateExecutor(name string) error {
 	if name != ExecutorDocker && name != ExecutorLocal {
 		return Usagef("--executor %q: choose %s or %s", name, ExecutorDocker, ExecutorLocal)
+	}
+	return nil
+}
+
+// ConfigOptions are how the config file is read with these settings, for
+// a caller that loads it itself (m1 doctor).
+func (o *Options) ConfigOptions() []config.LoadOption {
+	if o.AllowUnknownConfigKeys {
+		return []config.LoadOption{config.AllowUnknownKeys()}
 	}
 	return nil
 }

@@ -193,9 +193,12 @@ func Resume(ctx context.Context, env Env, id, followUp string, adjust func(*Opti
 }
 
 func loadConfig(env *Env, opts Options) (*config.Config, error) {
-	cfg, err := config.Load(opts.Config, env.getenv)
+	cfg, err := config.Load(opts.Config, env.getenv, opts.ConfigOptions()...)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range cfg.Warnings {
+		env.warnf("config %s: ignored %s", cfg.Path, w)
 	}
 	cfg.Model = opts.Model
 	return cfg, nil

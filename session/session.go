@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/m1-project/m1/agent"
 )
@@ -58,7 +59,10 @@ const (
 
 // Meta is the summary of a session shown by `m1 sessions`.
 type Meta struct {
-	ID      string      `json:"id"`
+	ID string `json:"id"`
+	// Task is the task, or its first MaxMetaTask bytes and "…" when it is
+	// longer: the list reads every summary, and the transcript keeps the
+	// task whole.
 	Task    string      `json:"task"`
 	Status  string      `json:"status"`
 	Turns   int         `json:"turns"`
@@ -89,6 +93,22 @@ type Session struct {
 	lock       *os.File
 }
 
+// MaxMetaTask is how much of the task a session's summary keeps.
+const MaxMetaTask = 8 << 10
+
+// head returns s cut to at most n bytes on a character boundary, with "…"
+// when it was cut.
+func head(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // InUseError is returned when a session is open in another m1 process.
 type InUseError struct {
 	ID string
@@ -117,7 +137,7 @@ func Create(root, task string) (*Session, error) {
 	}
 	now := time.Now().UTC()
 	s := &Session{ID: id, Dir: dir, lock: lk,
-		meta: Meta{ID: id, Task: task, Status: StatusRunning, Created: now, Updated: now, PID: os.Getpid()}}
+		meta: Meta{ID: id, Task: head(task, MaxMetaTask), Status: StatusRunning, Created: now, Updated: now, PID: os.Getpid()}}
 	if err := writeJSON(filepath.Join(dir, MetaFile), s.meta); err != nil {
 		s.unlock()
 		return nil, fmt.Errorf("create session: %w", err)

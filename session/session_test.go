@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/m1-project/m1/agent"
 )
@@ -234,6 +235,23 @@ func TestStatusStaleFinishAndNoCheckpoint(t *testing.T) {
 	var nc *NoCheckpointError
 	if !errors.As(err, &nc) || !strings.Contains(err.Error(), "failed before its first turn") || !strings.Contains(err.Error(), "docker is not running") {
 		t.Errorf("LoadCheckpoint = %v", err)
+	}
+}
+
+// A task of megabytes is kept whole in the transcript; the summary that
+// every listing reads keeps its head.
+func TestSummaryKeepsTheHeadOfALongTask(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	task := strings.Repeat("é", 1<<20)
+	s, err := Create(root, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	m, _ := Stat(root, s.ID)
+	if len(m.Task) > MaxMetaTask+len("…") || !strings.HasPrefix(task, strings.TrimSuffix(m.Task, "…")) || !strings.HasSuffix(m.Task, "…") || !utf8.ValidString(m.Task) {
+		t.Errorf("summary task: %d bytes, valid %v", len(m.Task), utf8.ValidString(m.Task))
 	}
 }
 

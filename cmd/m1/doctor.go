@@ -46,7 +46,7 @@ const minContextWindow = 16000
 // takes them with the run's names, defaults and help, so a run's command
 // line can be checked as it is.
 func doctorRunFlags() []string {
-	return []string{"config", "model", "agents", "work-dir", "executor", "image", "browser-path", "cdp"}
+	return []string{"config", "allow-unknown-config-keys", "model", "agents", "work-dir", "executor", "image", "browser-path", "cdp"}
 }
 
 func newDoctorCmd(f *factory) *cobra.Command {
@@ -121,7 +121,7 @@ func runDoctor(ctx context.Context, f *factory, opts *runFlags, asJSON, probe bo
 	if err := runner.ValidateExecutor(opts.Team.Executor); err != nil {
 		return err
 	}
-	cfg, cfgErr := config.Load(opts.Config, f.getenv)
+	cfg, cfgErr := config.Load(opts.Config, f.getenv, opts.ConfigOptions()...)
 	if cfg != nil {
 		cfg.Model = opts.Model
 	}

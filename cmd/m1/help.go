@@ -23,6 +23,8 @@ func newEnvironmentTopic() *cobra.Command {
                          http://localhost:11434/v1 for Ollama
   M1_MODEL               the model of every agent when neither --model nor the
                          config names one (default gpt-4o)
+  M1_CONFIG              the config file when --config is not given (else
+                         $XDG_CONFIG_HOME/m1/config.yaml, ~/.config/m1/...)
   AZURE_OPENAI_API_KEY, AZURE_OPENAI_ENDPOINT, OPENAI_API_VERSION
                          an Azure OpenAI client (provider: azure in the config)
   M1_IMAGE               the container image the ComputerTerminal runs code in
@@ -31,6 +33,7 @@ func newEnvironmentTopic() *cobra.Command {
                          the Docker CLI reads)
   XDG_STATE_HOME         where sessions are kept: $XDG_STATE_HOME/m1/sessions
                          (default ~/.local/state/m1/sessions)
+  XDG_CONFIG_HOME        where the config file is looked for (see M1_CONFIG)
   NO_COLOR               any value turns colour off
   TMPDIR                 where the browser keeps its temporary profile
 

@@ -63,6 +63,8 @@ func (o *runFlags) addFlags(cmd *cobra.Command) {
 	fl.BoolVar(&o.JSON, "json", false, "write the run as JSON lines on stdout (schema: docs/events.md)")
 	fl.StringVar(&o.Config, "config", "", "model config file (YAML; Magentic-One's config.yaml works too)")
 	fl.StringVar(&o.Model, "model", "", "model name for every agent (overrides M1_MODEL and the config)")
+	fl.BoolVar(&o.AllowUnknownConfigKeys, "allow-unknown-config-keys", false,
+		"read a config file with keys m1 does not know, warning about each (as allow_unknown_keys: true in the file)")
 	fl.StringVar(&o.Cache, "cache", "", "cache model replies in `DIR`: a rerun of the same requests costs nothing")
 	fl.BoolVar(&o.NoStream, "no-stream", false, "do not stream tokens to the console")
 	fl.Var(optionalDuration{&o.RequestTimeout, model.DefaultTimeout}, "request-timeout",
