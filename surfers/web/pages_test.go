@@ -317,3 +317,27 @@ func TestFailedLoadNamesTheAddress(t *testing.T) {
 	mustContain(t, state, "open to the page ["+dead+"]("+dead+")", "could not be loaded: net::ERR_CONNECTION_REFUSED")
 	mustNotContain(t, state, "chrome-error://")
 }
+
+// TestNoTestPageWaitsTheCap: no page of the test site, the hard cases
+// included (a hung image, a long poll, frames, 5,000 links, a PDF), makes
+// visiting it wait the settle cap; only the page that really never
+// finishes loading does.
+func TestNoTestPageWaitsTheCap(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	pages, err := filepath.Glob(filepath.Join("..", "..", "testdata", "sites", "*.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, "frames/outer.html", "trail/01.html", "paper.pdf")
+	for _, p := range pages {
+		p = "/" + strings.TrimPrefix(filepath.ToSlash(p), "../../testdata/sites/")
+		if p == "/wedge.html" {
+			continue // visiting it is fine; its button hangs it (TestWedgedPageIsReplaced)
+		}
+		state, _ := h.visit(p)
+		mustNotContain(t, state, "still loading")
+	}
+	state, _ := h.visit("/slow")
+	mustContain(t, state, "still loading")
+}
