@@ -41,7 +41,8 @@ type world struct {
 	frame cdp.FrameID
 	gens  *frameGens // where the frame's document generation is followed
 	ctxID runtime.ExecutionContextID
-	gen   int // the frame's generation when ctxID was made
+	gen   int  // the frame's generation when ctxID was made
+	ready bool // marks.js is installed in ctxID
 }
 
 // frameGens counts, per frame of one session, the documents each frame has
@@ -108,7 +109,7 @@ func (w *world) ensure(ctx context.Context) (runtime.ExecutionContextID, error) 
 		}
 		return 0, fmt.Errorf("create the surfer's world: %w", err)
 	}
-	w.ctxID, w.gen = res.ExecutionContextID, gen
+	w.ctxID, w.gen, w.ready = res.ExecutionContextID, gen, false
 	return w.ctxID, nil
 }
 
@@ -147,18 +148,31 @@ func (w *world) eval(ctx context.Context, expr string, await bool) (string, erro
 }
 
 // call runs window.__m1.<call>, which returns JSON, in the world and
-// decodes it.
+// decodes it. marks.js (20 KB) is sent with the first call into a world
+// only.
 func callIn[T any](ctx context.Context, w *world, call string) (T, error) {
 	var v T
-	s, err := w.eval(ctx, marksJS+"\n;window.__m1."+call, false)
+	expr := "window.__m1." + call
+	if !w.ready {
+		expr = marksJS + "\n;" + expr
+	}
+	sent := !w.ready
+	s, err := w.eval(ctx, expr, false)
+	if err != nil && !sent && ctx.Err() == nil {
+		// The world was remade under the call (a new document): again,
+		// with marks.js.
+		s, err = w.eval(ctx, marksJS+"\n;window.__m1."+call, false)
+	}
 	if err != nil {
 		return v, err
 	}
+	w.ready = true
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
 		return v, fmt.Errorf("decode page data: %w", err)
 	}
 	return v, nil
 }
+
 
 // callOn calls fn (a function declaration taking this and args) on the
 // remote object obj in sess and returns its string result.
@@ -409,8 +423,11 @@ func (c *chrome) frameRef(ctx context.Context, tb *tab, sess context.Context, ge
 	}
 	// marks.js must be in the parent's world before frameBox is called on
 	// one of its elements.
-	if _, err := parent.eval(ctx, marksJS+"\n;\"\"", false); err != nil {
-		return nil
+	if !parent.ready {
+		if _, err := parent.eval(ctx, marksJS+"\n;\"\"", false); err != nil {
+			return nil
+		}
+		parent.ready = true
 	}
 	key := string(id)
 	b, err := frameBox(ctx, parent, node.Object.ObjectID, key, false)

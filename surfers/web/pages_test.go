@@ -324,7 +324,9 @@ func TestFailedLoadNamesTheAddress(t *testing.T) {
 // finishes loading does.
 func TestNoTestPageWaitsTheCap(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	// The default cap: a loaded test machine takes seconds to lay out
+	// 5,000 links.
+	h := newHarness(t, WithSettleTimeout(DefaultOptions().SettleTimeout))
 	pages, err := filepath.Glob(filepath.Join("..", "..", "testdata", "sites", "*.html"))
 	if err != nil {
 		t.Fatal(err)

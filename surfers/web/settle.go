@@ -387,6 +387,9 @@ const timersJS = `(() => {
     mark() { return ++st.epoch; },
     wait(e, max) {
       const end = performance.now() + max;
+      // Nothing pending: no wait at all. Once pending timers ran, one
+      // frame and one task let what they changed be drawn.
+      if (!busy(e)) return Promise.resolve(false);
       return new Promise((resolve) => {
         const check = () => {
           if (!busy(e)) return requestAnimationFrame(() => set(() => resolve(false), 0));
