@@ -173,7 +173,6 @@ func callIn[T any](ctx context.Context, w *world, call string) (T, error) {
 	return v, nil
 }
 
-
 // callOn calls fn (a function declaration taking this and args) on the
 // remote object obj in sess and returns its string result.
 func callOn(ctx context.Context, sess context.Context, obj runtime.RemoteObjectID, fn string, args ...any) (string, error) {
