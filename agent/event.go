@@ -29,6 +29,9 @@ const (
 	// they come; the JSON stream and the transcript leave them out, since
 	// the whole message follows.
 	EventDelta = "delta"
+	// EventProgress reports how far a tool call running for a while has
+	// come (an MCP server's progress notification); Tool names the tool.
+	EventProgress = "progress"
 )
 
 // Event is one line of the --json stream and of the session transcript.

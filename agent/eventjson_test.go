@@ -46,6 +46,7 @@ func oneOfEach() []Event {
 		ev(EventToolCall, FileSurferName, func(e *Event) { e.Tool = &ToolCall{Name: "open_path", Arguments: ` {"path": "a.txt"} `} }),
 		ev(EventToolCall, FileSurferName, func(e *Event) { e.Tool = &ToolCall{Name: "open_path", Arguments: `{"path": `} }),
 		ev(EventToolResult, FileSurferName, func(e *Event) { e.Tool = &ToolCall{Name: "open_path"} }),
+		ev(EventProgress, "everything", func(e *Event) { e.Tool, e.Content = &ToolCall{Name: "trigger-long-running-operation"}, "1/2" }),
 		ev(EventCodeExecution, ComputerTerminalName, func(e *Event) {
 			e.Code = &CodeExecution{Language: "python", Code: "print(1)", Executor: "docker"}
 		}),

@@ -62,6 +62,11 @@ type Config struct {
 	// AllowUnknownKeys turns unknown keys from errors into Warnings.
 	AllowUnknownKeys bool `yaml:"allow_unknown_keys,omitempty"`
 
+	// MCPServers join the team as agents (config/mcp.go); MCPServersCamel
+	// is the same under Claude Desktop's and Cursor's key.
+	MCPServers      MCPServers `yaml:"mcp_servers,omitempty"`
+	MCPServersCamel MCPServers `yaml:"mcpServers,omitempty"`
+
 	// Model, when set, is the model of every role whatever the file says:
 	// the --model flag.
 	Model string `yaml:"-"`
@@ -318,6 +323,9 @@ func Parse(data []byte, path string, env func(string) string, opts ...LoadOption
 		if _, err := cfg.Endpoint(role); err != nil {
 			return nil, err
 		}
+	}
+	if err := cfg.checkMCP(); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }
@@ -686,6 +694,7 @@ const redactedKey = "[redacted]"
 // Redacted returns a copy of c with every API key replaced, fit to print.
 func (c *Config) Redacted() *Config {
 	out := *c
+	out.MCPServers, out.MCPServersCamel = c.MCPServers.redacted(), c.MCPServersCamel.redacted()
 	for _, p := range []**ClientConfig{&out.Client, &out.OrchestratorClient, &out.CoderClient, &out.WebSurferClient, &out.FileSurferClient} {
 		if *p == nil {
 			continue

@@ -63,6 +63,22 @@ client:
     cached_prompt_per_million: 1.25
     completion_per_million: 10
 
+# Optional: MCP servers join the team, each as an agent named after its
+# key (--agents takes the names; "mcp" means all of them). A program m1
+# starts (command, args, env, cwd) or a streamable HTTP endpoint (url,
+# headers); timeout is the seconds one tool call may take (60),
+# startup_timeout those starting the server may take (30).
+#
+# mcp_servers:
+#   files:
+#     command: npx
+#     args: [-y, "@modelcontextprotocol/server-filesystem", /home/me/notes]
+#   tracker:
+#     url: https://mcp.example.com/mcp
+#     headers:
+#       Authorization: Bearer ${TRACKER_TOKEN}
+#     timeout: 120
+
 # Optional per-role clients, each complete in itself (nothing is inherited
 # from client). Roles: orchestrator_client, coder_client,
 # web_surfer_client, file_surfer_client.

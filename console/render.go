@@ -212,6 +212,10 @@ func (c *Renderer) show(e agent.Event) {
 		if e.Tool != nil && e.Tool.Error {
 			c.note(e.Source, c.styles.warn.Render(e.Tool.Name+" failed: "+oneLine(e.Tool.Result, c.noteRoom(e.Source, len(e.Tool.Name)+8))))
 		}
+	case agent.EventProgress:
+		if e.Tool != nil {
+			c.note(e.Source, c.styles.dim.Render(e.Tool.Name+" … "+oneLine(e.Content, 120)))
+		}
 	case agent.EventCodeExecution:
 		if e.Code != nil {
 			c.note(e.Source, fmt.Sprintf("ran %s on %s: exit %d%s", e.Code.Language, e.Code.Executor, e.Code.ExitCode, ifThen(e.Code.TimedOut, " (timed out)")))

@@ -21,10 +21,17 @@ const (
 	AgentTerminal = "terminal"
 	AgentWeb      = "web"
 	AgentFile     = "file"
+	// AgentMCP stands for every server of the config's mcp_servers; a
+	// server's own name (its key) picks that one alone.
+	AgentMCP = "mcp"
 )
 
 // AllAgents lists the built-in agents in the order the team is built.
 func AllAgents() []string { return []string{AgentCoder, AgentTerminal, AgentWeb, AgentFile} }
+
+// DefaultAgents is the team when --agents is not given: the built-in
+// agents and every configured MCP server.
+func DefaultAgents() []string { return append(AllAgents(), AgentMCP) }
 
 // Executors of the ComputerTerminal.
 const (
@@ -88,7 +95,7 @@ func DefaultOptions() Options {
 	d := orchestrator.DefaultOptions
 	return Options{
 		MaxTurns: d.MaxTurns, MaxStalls: d.MaxStalls, MaxReplans: d.MaxReplans,
-		Agents: AllAgents(),
+		Agents: DefaultAgents(),
 		Team: TeamOptions{
 			Executor:     ExecutorDocker,
 			CodeTimeout:  60 * time.Second,
@@ -132,20 +139,32 @@ func (o *Options) Validate() error {
 		return Usagef("--work-dir %s is not a directory", o.WorkDir)
 	}
 	o.WorkDir = abs
-	if err := ValidateAgents(o.Agents); err != nil {
-		return err
+	// The agents are checked with the config, which names the MCP
+	// servers (see loadConfig).
+	if len(o.Agents) == 0 {
+		return ValidateAgents(o.Agents)
 	}
 	return ValidateExecutor(o.Team.Executor)
 }
 
-// ValidateAgents checks the names given to --agents.
-func ValidateAgents(names []string) error {
+// ValidateAgents checks the names given to --agents: the built-in agents,
+// AgentMCP, and the names of the configured MCP servers (servers; case
+// does not matter for them).
+func ValidateAgents(names []string, servers ...string) error {
+	choices := strings.Join(DefaultAgents(), ",")
+	if len(servers) > 0 {
+		choices += " or an MCP server: " + strings.Join(servers, ",")
+	}
 	if len(names) == 0 {
-		return Usagef("--agents is empty: name at least one of %s", strings.Join(AllAgents(), ","))
+		return Usagef("--agents is empty: name at least one of %s", choices)
 	}
 	for _, n := range names {
-		if !slices.Contains(AllAgents(), n) {
-			return Usagef("--agents: unknown agent %q (choose from %s)", n, strings.Join(AllAgents(), ","))
+		if !slices.Contains(DefaultAgents(), n) && !slices.ContainsFunc(servers, func(s string) bool { return strings.EqualFold(s, n) }) {
+			hint := ""
+			if len(servers) == 0 {
+				hint = "; MCP servers are named in the config's mcp_servers"
+			}
+			return Usagef("--agents: unknown agent %q (choose from %s%s)", n, choices, hint)
 		}
 	}
 	return nil
@@ -170,3 +189,9 @@ func (o *Options) ConfigOptions() []config.LoadOption {
 
 // Has reports whether the team includes the agent with short name n.
 func (o *Options) Has(n string) bool { return slices.Contains(o.Agents, n) }
+
+// NamesServer reports whether --agents names the MCP server called name
+// itself, rather than through AgentMCP.
+func (o *Options) NamesServer(name string) bool {
+	return slices.ContainsFunc(o.Agents, func(a string) bool { return strings.EqualFold(a, name) })
+}

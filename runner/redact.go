@@ -48,6 +48,9 @@ func newRedactor(cfg *config.Config, getenv func(string) string) *redactor {
 			add(ep.APIKey)
 		}
 	}
+	for _, s := range cfg.MCPSecrets() {
+		add(s)
+	}
 	if getenv != nil {
 		for _, k := range secretEnv {
 			add(getenv(k))

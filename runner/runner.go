@@ -201,6 +201,9 @@ func loadConfig(env *Env, opts Options) (*config.Config, error) {
 		env.warnf("config %s: ignored %s", cfg.Path, w)
 	}
 	cfg.Model = opts.Model
+	if err := ValidateAgents(opts.Agents, cfg.ServerNames()...); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 

@@ -100,7 +100,9 @@ func TestRunRefusesBadSettings(t *testing.T) {
 	opts := DefaultOptions()
 	opts.WorkDir = t.TempDir()
 	opts.Agents = []string{"coder", "painter"}
-	_, err := Run(context.Background(), Env{SessionRoot: t.TempDir()}, opts, "x")
+	// Agents are checked against the config, which may name MCP servers.
+	getenv := func(k string) string { return map[string]string{"OPENAI_API_KEY": "sk-test"}[k] }
+	_, err := Run(context.Background(), Env{SessionRoot: t.TempDir(), Getenv: getenv}, opts, "x")
 	var ue *UsageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `unknown agent "painter"`) {
 		t.Fatalf("err = %v, want a usage error naming the agent", err)

@@ -131,8 +131,17 @@ func buildTeam(ctx context.Context, env *Env, opts Options, cfg *config.Config, 
 		team = append(team, file.New(c, file.WithWorkDir(opts.WorkDir), file.WithAllowPaths(opts.Team.AllowPaths...),
 			file.WithViewportSize(opts.Team.Viewport)))
 	}
+	servers, err := buildMCP(ctx, env, opts, cfg, sess, hum, emit)
+	if err != nil {
+		closeTeam(team, env)
+		return nil, err
+	}
+	team = append(team, servers...)
 	if opts.Team.HIL {
 		team = append(team, human.NewUser(hum.in, hum.prompt))
+	}
+	if len(team) == 0 {
+		return nil, Usagef("--agents %s leaves no agent on the team (no MCP server is configured or could start)", strings.Join(opts.Agents, ","))
 	}
 	return team, nil
 }

@@ -115,9 +115,6 @@ type doctorReport struct {
 // The slow parts (model servers, Docker, Chrome) run side by side; the lines
 // come out in a fixed order.
 func runDoctor(ctx context.Context, f *factory, opts *runFlags, asJSON, probe bool) error {
-	if err := runner.ValidateAgents(opts.Agents); err != nil {
-		return err
-	}
 	if err := runner.ValidateExecutor(opts.Team.Executor); err != nil {
 		return err
 	}
@@ -125,12 +122,16 @@ func runDoctor(ctx context.Context, f *factory, opts *runFlags, asJSON, probe bo
 	if cfg != nil {
 		cfg.Model = opts.Model
 	}
+	if err := validateTeam(opts.Agents, cfg); err != nil {
+		return err
+	}
 	parts := []func(context.Context) []check{
 		func(context.Context) []check { return []check{configCheck(cfg, cfgErr, f.getenv)} },
 		func(ctx context.Context) []check { return endpointChecks(ctx, cfg, opts.Agents) },
 		func(ctx context.Context) []check { return capabilityChecks(ctx, cfg, opts.Agents, probe) },
 		func(ctx context.Context) []check { return []check{dockerCheck(ctx, f, opts)} },
 		func(ctx context.Context) []check { return []check{browserCheck(ctx, opts)} },
+		func(ctx context.Context) []check { return mcpChecks(ctx, cfg, opts.Agents, f.getenv) },
 		func(context.Context) []check { return []check{workDirCheck(opts.WorkDir)} },
 		func(context.Context) []check { return []check{stateDirCheck(f.getenv)} },
 	}

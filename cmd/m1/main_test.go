@@ -79,6 +79,8 @@ func TestScripts(t *testing.T) {
 			// The sandbox's default CPU limit as a CFS quota per 100 ms
 			// period, for scripts that check it.
 			env.Setenv("DEFAULT_CPU_QUOTA", strconv.Itoa(int(terminal.DefaultCPUs()*100000)))
+			// The third-party MCP servers .ci/run installs with npm.
+			env.Setenv("MCPBIN", filepath.Join(os.Getenv(mcpDirEnv), "node_modules", ".bin"))
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
@@ -87,6 +89,8 @@ func TestScripts(t *testing.T) {
 				return dockerCondition()
 			case "browser":
 				return browserCondition()
+			case "mcp":
+				return mcpCondition()
 			case "root":
 				// Root reads files whatever their mode says.
 				return os.Geteuid() == 0, nil
