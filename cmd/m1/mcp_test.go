@@ -32,4 +32,3 @@ func mcpCondition() (bool, error) {
 	}
 	return false, nil
 }
-
