@@ -374,7 +374,7 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage, ti
 	switch {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
-	case cctx.Err() != nil:
+	case errors.Is(cctx.Err(), context.DeadlineExceeded):
 		return nil, fmt.Errorf("mcp server %s: tool %s: %w after %s", s.cfg.Name, name, ErrTimeout, timeout)
 	case errors.As(r.err, &we) && we.Code != codeClientClosing && we.Code != codeServerClosing:
 		return nil, &ToolError{Msg: we.Message}

@@ -114,6 +114,10 @@ func runTestServer() error {
 			os.Exit(3)
 			return nil, nil, nil
 		})
+	sdk.AddTool(s, &sdk.Tool{Name: "getenv", Description: "Returns an environment variable of the server.", Annotations: ro()},
+		func(_ context.Context, _ *sdk.CallToolRequest, a echoArgs) (*sdk.CallToolResult, any, error) {
+			return text(a.Message + "=" + os.Getenv(a.Message)), nil, nil
+		})
 	sdk.AddTool(s, &sdk.Tool{Name: "spawn", Description: "Starts a child process that outlives the call.", Annotations: ro()},
 		func(context.Context, *sdk.CallToolRequest, noArgs) (*sdk.CallToolResult, any, error) {
 			cmd := exec.Command("sleep", "1000")

@@ -83,7 +83,7 @@ func offeredName(name string, taken map[string]*sdk.Tool) string {
 func inputSchema(s any) json.RawMessage {
 	raw, err := json.Marshal(s)
 	if err != nil || string(raw) == "null" {
-		return json.RawMessage(`{"type":"object","properties":{}}`)
+		return json.RawMessage(`{"properties":{},"type":"object"}`)
 	}
 	var m map[string]any
 	if json.Unmarshal(raw, &m) != nil {
