@@ -141,6 +141,9 @@ func (a *Agent) Step(ctx context.Context, t agent.Turn) (agent.Message, error) {
 
 	msgs := append([]openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleSystem, Content: a.systemPrompt()}},
 		model.ThreadMessages(t.Thread, a.Name(), false)...)
+	if len(notes) > 0 {
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: strings.Join(notes, "\n")})
+	}
 	var (
 		usage  agent.Usage
 		record []string
@@ -176,10 +179,13 @@ func (a *Agent) Step(ctx context.Context, t agent.Turn) (agent.Message, error) {
 			if err != nil {
 				return agent.Message{}, err
 			}
+			// A restart before or during the call concerns its result.
+			if ns := a.notices(emit); len(ns) > 0 {
+				r.text = strings.Join(ns, "\n") + "\n" + r.text
+			}
 			msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleTool, ToolCallID: call.ID,
 				Name: call.Function.Name, Content: r.text})
 			record = append(record, fmt.Sprintf("%s(%s) returned:\n%s", call.Function.Name, compactJSON(call.Function.Arguments), r.text))
-			notes = append(notes, a.notices(emit)...)
 			saved := a.keep(r.images)
 			images = append(images, saved...)
 			shown = append(shown, saved...)

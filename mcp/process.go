@@ -105,15 +105,22 @@ func startProcess(s config.MCPServer, env []string) (*process, error) {
 		return nil, fmt.Errorf("start %s: %w", s.Command, err)
 	}
 	p := &process{cmd: cmd, stdin: inW, stdout: outR, stderr: &tail{max: stderrTail}, exited: make(chan struct{})}
+	stderrDone := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(p.stderr, errR)
 		errR.Close()
+		close(stderrDone)
 	}()
 	go func() {
 		p.waitErr = cmd.Wait()
 		// The shell is gone; whatever it left in its group goes too, so
 		// nothing keeps the server's stdout open.
 		p.killGroup()
+		// Its last words on stderr explain the exit: let them arrive.
+		select {
+		case <-stderrDone:
+		case <-time.After(time.Second):
+		}
 		close(p.exited)
 	}()
 	return p, nil
