@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/m1-project/m1/agent"
 )
 
 // MCP transports, as `type:` names them.
@@ -128,6 +130,17 @@ func (c *Config) ServerNames() []string {
 		names = append(names, s.Name)
 	}
 	return names
+}
+
+// MCPPrice is the cost in US dollars of usage u by an MCP agent, priced
+// by the client MCP agents think with (client); false when it has no
+// price.
+func (c *Config) MCPPrice(u agent.Usage) (float64, bool) {
+	cc, _, err := c.client("")
+	if err != nil || cc.Price == nil {
+		return 0, false
+	}
+	return cc.Price.Cost(u), true
 }
 
 // checkMCP reports the first mistake in the MCP servers' settings.

@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m1-project/m1/agent"
 	"github.com/m1-project/m1/config"
 )
 
 func TestMCPServers(t *testing.T) {
 	t.Parallel()
 	const file = `
-client: {config: {model: gpt-4o}}
+client: {config: {model: gpt-4o}, price: {prompt_per_million: 2, completion_per_million: 10}}
 mcp_servers:
   zeta:
     command: npx
@@ -71,6 +72,10 @@ mcp_servers:
 	}
 	if z.Env["API_KEY"] != "zeta-secret-value" {
 		t.Error("String changed the config")
+	}
+	// MCP agents are priced by the client they think with.
+	if c, ok := cfg.MCPPrice(agent.Usage{PromptTokens: 1e6, CompletionTokens: 1e5}); !ok || c != 3 {
+		t.Errorf("MCPPrice = %v, %v; want 3", c, ok)
 	}
 }
 

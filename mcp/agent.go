@@ -118,11 +118,31 @@ func (a *Agent) systemPrompt() string {
 	if s := strings.TrimSpace(a.srv.Instructions()); s != "" {
 		b.WriteString("\n\nThe server's instructions:\n" + clip(s, 4000))
 	}
+	if rs := a.srv.Resources(); len(rs) > 0 {
+		b.WriteString("\n\nThe server's resources (read one with read_resource):")
+		for i, r := range rs {
+			if i == maxPromptResources {
+				fmt.Fprintf(&b, "\n- and %d more", len(rs)-i)
+				break
+			}
+			line := "\n- " + r.URI
+			if r.Name != "" {
+				line += " " + r.Name
+			}
+			if d := firstSentence(r.Description); d != "" {
+				line += ": " + clip(d, 100)
+			}
+			b.WriteString(line)
+		}
+	}
 	b.WriteString(`
 
 Carry out the latest instruction you were given with these tools. Call the tools that serve it, with arguments that match their schemas; you may call several and call again once you see the results. When you are done, reply in plain text with a short answer: the tools' results reach the team as they are, so do not repeat them at length. If a tool fails, read the error and correct the call, or say plainly what went wrong. If the tools cannot do what is asked, say so.`)
 	return b.String()
 }
+
+// maxPromptResources caps the resources listed in the system prompt.
+const maxPromptResources = 20
 
 // Step lets the model call the server's tools, for up to MaxRounds model
 // calls, and returns every call with its result, then the model's own
@@ -136,7 +156,7 @@ func (a *Agent) Step(ctx context.Context, t agent.Turn) (agent.Message, error) {
 	}
 	notes := a.notices(emit)
 	a.srv.Refresh(ctx)
-	tools := newToolset(a.srv.Tools())
+	tools := newToolset(a.srv.Tools(), a.srv.HasResources())
 	vision := a.client.Info().Vision
 
 	msgs := append([]openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleSystem, Content: a.systemPrompt()}},
@@ -269,6 +289,9 @@ func (a *Agent) call(ctx context.Context, tools toolset, call openai.ToolCall, e
 	if err != nil {
 		return fixable("%v", err)
 	}
+	if tool == readResource {
+		return a.readResource(ctx, raw, done, fixable)
+	}
 	if !readOnly(tool) {
 		d, err := agent.Approve(ctx, a.opts.Approver, agent.ApprovalRequest{
 			Agent:  a.Name(),
@@ -299,6 +322,38 @@ func (a *Agent) call(ctx context.Context, tools toolset, call openai.ToolCall, e
 		return fixable("The call was cancelled: %v. The tool may be slow or stuck; try a smaller request or another way.", err)
 	case errors.As(err, &se) && se.Restarted:
 		return fixable("The server stopped during the call (%s) and was restarted; the call may not have completed, and anything the server kept in memory is lost.", se.Detail)
+	}
+	return callResult{}, err
+}
+
+// readResource reads the resource the model named, reporting like a tool
+// call.
+func (a *Agent) readResource(ctx context.Context, args json.RawMessage, done func(callResult) (callResult, error),
+	fixable func(string, ...any) (callResult, error)) (callResult, error) {
+	var p resourceParams
+	if err := json.Unmarshal(args, &p); err != nil || strings.TrimSpace(p.URI) == "" {
+		return fixable("read_resource needs the resource's uri, e.g. {\"uri\": \"file:///notes.md\"}")
+	}
+	res, err := a.srv.ReadResource(ctx, strings.TrimSpace(p.URI), a.opts.CallTimeout)
+	var (
+		se *StoppedError
+		te *ToolError
+	)
+	switch {
+	case err == nil:
+		content := make([]sdk.Content, 0, len(res.Contents))
+		for _, rc := range res.Contents {
+			content = append(content, &sdk.EmbeddedResource{Resource: rc})
+		}
+		return done(callResult{result: convert(&sdk.CallToolResult{Content: content})})
+	case ctx.Err() != nil:
+		return callResult{}, ctx.Err()
+	case errors.As(err, &te):
+		return fixable("The server could not read %s: %s", p.URI, te.Msg)
+	case errors.Is(err, ErrTimeout):
+		return fixable("Reading the resource was cancelled: %v.", err)
+	case errors.As(err, &se) && se.Restarted:
+		return fixable("The server stopped while reading the resource (%s) and was restarted; try again.", se.Detail)
 	}
 	return callResult{}, err
 }

@@ -171,6 +171,36 @@ func TestStepReturnsMistakesToTheModel(t *testing.T) {
 	}
 }
 
+// A server with resources lists them to the model, which reads one with
+// the read_resource tool m1 adds.
+func TestStepReadsResources(t *testing.T) {
+	t.Parallel()
+	srv := connectTest(t, testServer("tester"))
+	a, ms := newAgent(t, srv, false, []scripted.Reply{
+		call("read_resource", `{"uri": "test://notes/1"}`),
+		call("read_resource", `{"uri": "test://nothing"}`),
+		call("read_resource", `{}`),
+		scripted.Text("The notes say NOTES-555."),
+	})
+	var ev events
+	msg, err := step(t, a, &ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bodies(ms)
+	if !strings.Contains(b[0], "- test://notes/1 notes: The team's notes") || !strings.Contains(b[0], `"name":"read_resource"`) {
+		t.Errorf("the first request does not list the resource or offer read_resource:\n%s", b[0])
+	}
+	for i, want := range []string{`[resource test://notes/1 (text/plain)]\nNOTES-555`, `The server could not read test://nothing`, `read_resource needs the resource's uri`} {
+		if !strings.Contains(b[i+1], want) {
+			t.Errorf("request %d lacks %s", i+2, want)
+		}
+	}
+	if !strings.Contains(msg.Content, "NOTES-555") {
+		t.Errorf("reply:\n%s", msg.Content)
+	}
+}
+
 func TestStepImages(t *testing.T) {
 	t.Parallel()
 	for _, vision := range []bool{true, false} {

@@ -104,7 +104,7 @@ func TestServerFilesystem(t *testing.T) {
 			t.Errorf("%s: %q, error %v", tt.path, r.text, r.isError)
 		}
 	}
-	ts := newToolset(srv.Tools())
+	ts := newToolset(srv.Tools(), srv.HasResources())
 	if !readOnly(ts.byName["read_text_file"]) || readOnly(ts.byName["write_file"]) {
 		t.Error("read_text_file should be read-only and write_file not, as the server marks them")
 	}

@@ -64,7 +64,7 @@ func TestOfferedNames(t *testing.T) {
 		{Name: "files.read"}, {Name: "files/read"}, {Name: strings.Repeat("x", 80)},
 		{Name: "noprops", InputSchema: map[string]any{"type": "object"}},
 	}
-	ts := newToolset(tools)
+	ts := newToolset(tools, false)
 	got := strings.Join(ts.names(), " ")
 	want := "get-sum files_read files_read_2 " + strings.Repeat("x", 64) + " noprops"
 	if got != want {

@@ -60,7 +60,13 @@ type conn struct {
 	done  chan struct{}
 	init  *sdk.InitializeResult
 	tools []*sdk.Tool
+	// resources are the first maxResources the server lists, when it
+	// has the capability.
+	resources []*sdk.Resource
 }
+
+// maxResources caps the resources listed for the model.
+const maxResources = 50
 
 // alive reports whether the connection is still open.
 func (c *conn) alive() bool {
@@ -166,6 +172,16 @@ func (s *Server) connect(ctx context.Context) (*conn, error) {
 			c.tools = append(c.tools, tool)
 		}
 	}
+	if c.init != nil && c.init.Capabilities != nil && c.init.Capabilities.Resources != nil {
+		// Listing is a courtesy to the model: a server that fails it
+		// still serves its tools and read_resource.
+		for r, err := range sess.Resources(ctx, nil) {
+			if err != nil || len(c.resources) == maxResources {
+				break
+			}
+			c.resources = append(c.resources, r)
+		}
+	}
 	return c, nil
 }
 
@@ -187,6 +203,21 @@ func (s *Server) Tools() []*sdk.Tool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cur.tools
+}
+
+// HasResources reports whether the server offers resources to read.
+func (s *Server) HasResources() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur.init != nil && s.cur.init.Capabilities != nil && s.cur.init.Capabilities.Resources != nil
+}
+
+// Resources lists the server's resources as it last gave them (at most
+// the first fifty).
+func (s *Server) Resources() []*sdk.Resource {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur.resources
 }
 
 // Instructions are the server's own instructions for using it.
@@ -325,19 +356,6 @@ func (s *Server) Refresh(ctx context.Context) {
 // an error wrapping ErrTimeout; a server that stops during the call
 // returns a *StoppedError after the one restart it gets.
 func (s *Server) Call(ctx context.Context, name string, args json.RawMessage, timeout time.Duration, onProgress func(*sdk.ProgressNotificationParams)) (*sdk.CallToolResult, error) {
-	s.mu.Lock()
-	if err := s.ensureLocked(ctx); err != nil {
-		s.mu.Unlock()
-		return nil, err
-	}
-	c := s.cur
-	s.mu.Unlock()
-
-	if timeout <= 0 {
-		timeout = DefaultCallTimeout
-	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	params := &sdk.CallToolParams{Name: name, Arguments: args}
 	if onProgress != nil {
 		token := newToken()
@@ -345,54 +363,82 @@ func (s *Server) Call(ctx context.Context, name string, args json.RawMessage, ti
 		s.progress.Store(token, onProgress)
 		defer s.progress.Delete(token)
 	}
-	// A dead server may never answer; the call ends when its connection
-	// does.
-	type reply struct {
-		res *sdk.CallToolResult
-		err error
+	var res *sdk.CallToolResult
+	err := s.request(ctx, "tool "+name, timeout, func(ctx context.Context, sess *sdk.ClientSession) (err error) {
+		res, err = sess.CallTool(ctx, params)
+		return err
+	})
+	return res, err
+}
+
+// ReadResource reads the resource at uri, with Call's timeout and
+// errors.
+func (s *Server) ReadResource(ctx context.Context, uri string, timeout time.Duration) (*sdk.ReadResourceResult, error) {
+	var res *sdk.ReadResourceResult
+	err := s.request(ctx, "resource "+uri, timeout, func(ctx context.Context, sess *sdk.ClientSession) (err error) {
+		res, err = sess.ReadResource(ctx, &sdk.ReadResourceParams{URI: uri})
+		return err
+	})
+	return res, err
+}
+
+// request runs one request on the current connection (restarting a server
+// that stopped since the last one) within timeout, and sorts its failure:
+// the caller's ctx ended, the timeout passed (ErrTimeout), the server
+// refused it (*ToolError), or the server stopped (*StoppedError).
+func (s *Server) request(ctx context.Context, what string, timeout time.Duration, f func(context.Context, *sdk.ClientSession) error) error {
+	s.mu.Lock()
+	if err := s.ensureLocked(ctx); err != nil {
+		s.mu.Unlock()
+		return err
 	}
-	ch := make(chan reply, 1)
-	go func() {
-		res, err := c.sess.CallTool(cctx, params)
-		ch <- reply{res, err}
-	}()
-	var r reply
+	c := s.cur
+	s.mu.Unlock()
+
+	if timeout <= 0 {
+		timeout = DefaultCallTimeout
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// A dead server may never answer; the request ends when its
+	// connection does.
+	ch := make(chan error, 1)
+	go func() { ch <- f(rctx, c.sess) }()
+	var err error
 	select {
-	case r = <-ch:
+	case err = <-ch:
 	case <-c.done:
 		cancel()
-		r = <-ch
-		if r.err == nil {
-			break // the answer came just before the end
+		if err = <-ch; err != nil {
+			err = sdk.ErrConnectionClosed
 		}
-		r.err = sdk.ErrConnectionClosed
 	}
-	if r.err == nil {
-		return r.res, nil
+	if err == nil {
+		return nil
 	}
 	var we *jsonrpc.Error
 	switch {
 	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	case errors.Is(cctx.Err(), context.DeadlineExceeded):
-		return nil, fmt.Errorf("mcp server %s: tool %s: %w after %s", s.cfg.Name, name, ErrTimeout, timeout)
-	case errors.As(r.err, &we) && we.Code != codeClientClosing && we.Code != codeServerClosing:
-		return nil, &ToolError{Msg: we.Message}
+		return ctx.Err()
+	case errors.Is(rctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("mcp server %s: %s: %w after %s", s.cfg.Name, what, ErrTimeout, timeout)
+	case errors.As(err, &we) && we.Code != codeClientClosing && we.Code != codeServerClosing:
+		return &ToolError{Msg: we.Message}
 	}
 	// Anything else is the connection failing: wait for it to end, so
 	// the end can be told.
 	select {
 	case <-c.done:
 	case <-time.After(time.Second):
-		return nil, fmt.Errorf("mcp server %s: tool %s: %w", s.cfg.Name, name, r.err)
+		return fmt.Errorf("mcp server %s: %s: %w", s.cfg.Name, what, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cur != c {
-		// Another call restarted it meanwhile.
-		return nil, &StoppedError{Server: s.cfg.Name, Detail: c.why(), Restarted: true}
+		// Another request restarted it meanwhile.
+		return &StoppedError{Server: s.cfg.Name, Detail: c.why(), Restarted: true}
 	}
-	return nil, s.restartLocked(ctx)
+	return s.restartLocked(ctx)
 }
 
 // JSON-RPC codes of a connection that is closing, which are not the

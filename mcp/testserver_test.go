@@ -126,6 +126,10 @@ func runTestServer() error {
 			}
 			return text(strconv.Itoa(cmd.Process.Pid)), nil, nil
 		})
+	s.AddResource(&sdk.Resource{URI: "test://notes/1", Name: "notes", Description: "The team's notes. Updated daily.", MIMEType: "text/plain"},
+		func(_ context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+			return &sdk.ReadResourceResult{Contents: []*sdk.ResourceContents{{URI: req.Params.URI, MIMEType: "text/plain", Text: "NOTES-555"}}}, nil
+		})
 	return s.Run(context.Background(), &sdk.StdioTransport{})
 }
 

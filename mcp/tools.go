@@ -16,11 +16,31 @@ type toolset struct {
 	byName map[string]*sdk.Tool
 }
 
+// readResource is the one tool m1 adds to a server's own, for a server
+// that offers resources: it reads one, so the resource links a tool
+// returns can be followed.
+var readResource = &sdk.Tool{
+	Name:        "read_resource",
+	Description: "Read a resource of this MCP server by its URI (from the list of resources, a resource link or a tool's result); text comes back as it is, pictures as pictures.",
+	InputSchema: map[string]any{"type": "object", "required": []string{"uri"},
+		"properties": map[string]any{"uri": map[string]any{"type": "string", "description": "the resource's URI"}}},
+	Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true},
+}
+
+// resourceParams are read_resource's arguments.
+type resourceParams struct {
+	URI string `json:"uri"`
+}
+
 // newToolset offers every tool with its own name, description and input
-// schema. Names the OpenAI API refuses (it takes ^[a-zA-Z0-9_-]{1,64}$;
-// MCP names may hold dots and slashes and be longer) get the nearest name
-// it takes, and the model's calls map back.
-func newToolset(tools []*sdk.Tool) toolset {
+// schema, and read_resource when the server has resources. Names the
+// OpenAI API refuses (it takes ^[a-zA-Z0-9_-]{1,64}$; MCP names may hold
+// dots and slashes and be longer) get the nearest name it takes, and the
+// model's calls map back.
+func newToolset(tools []*sdk.Tool, resources bool) toolset {
+	if resources {
+		tools = append(tools[:len(tools):len(tools)], readResource)
+	}
 	ts := toolset{byName: map[string]*sdk.Tool{}}
 	for _, t := range tools {
 		name := offeredName(t.Name, ts.byName)

@@ -79,3 +79,15 @@ func buildMCP(ctx context.Context, env *Env, opts Options, cfg *config.Config, s
 	}
 	return team, nil
 }
+
+// price is the cost of usage u by the agent called name: a built-in
+// agent's by its role's client, an MCP agent's by the default client.
+func price(cfg *config.Config, name string, u agent.Usage) (float64, bool) {
+	if c, ok := cfg.Price(name, u); ok {
+		return c, true
+	}
+	if _, ok := cfg.Server(name); ok {
+		return cfg.MCPPrice(u)
+	}
+	return 0, false
+}

@@ -287,7 +287,7 @@ func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, se
 	}
 	ev := res.Event(sess.ID)
 	for name, u := range ev.Usage {
-		if c, ok := cfg.Price(name, u); ok {
+		if c, ok := price(cfg, name, u); ok {
 			ev.CostUSD += c
 		}
 	}

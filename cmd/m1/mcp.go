@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/m1-project/m1/config"
+	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/mcp"
 	"github.com/m1-project/m1/mcp/serve"
 	"github.com/m1-project/m1/runner"
@@ -124,11 +125,13 @@ func mcpChecks(ctx context.Context, cfg *config.Config, agents []string, getenv 
 		toolless = ep.Model
 	}
 	for _, r := range results {
-		c := check{Name: "mcp " + r.Name, Status: checkOK, Message: r.Summary()}
+		// What the server says of itself (its name, its tools, its
+		// stderr) is shown only through the console's sanitiser.
+		c := check{Name: "mcp " + r.Name, Status: checkOK, Message: console.Clean(r.Summary())}
 		s, _ := cfg.Server(r.Name)
 		switch {
 		case r.Err != nil:
-			c.Status, c.Message = checkFail, r.Err.Error()
+			c.Status, c.Message = checkFail, console.Clean(r.Err.Error())
 			c.Hint = mcpHint(cfg, s)
 		case len(r.Tools) == 0:
 			c.Status, c.Hint = checkWarn, "the server offers no tools, so its agent can do nothing"

@@ -71,7 +71,8 @@ func (o *runFlags) addFlags(cmd *cobra.Command) {
 		"how long one model call may wait for the server before it is abandoned and retried (overrides timeout: in the config)")
 	addLimitFlags(cmd, &o.Options)
 	fl.StringVar(&o.WorkDir, "work-dir", "", "working directory the agents read and write (default: the current directory)")
-	fl.StringSliceVar(&o.Agents, "agents", o.Agents, "team members besides the Orchestrator: "+strings.Join(runner.AllAgents(), ","))
+	fl.StringSliceVar(&o.Agents, "agents", o.Agents, "team members besides the Orchestrator: "+strings.Join(runner.AllAgents(), ",")+
+		", and mcp (every server of the config's mcp_servers) or MCP servers by name")
 	addTeamFlags(cmd, &o.Team)
 }
 
