@@ -244,11 +244,6 @@ func (a *Agent) Step(ctx context.Context, t agent.Turn) (agent.Message, error) {
 	return msg, nil
 }
 
-// callResult is one call's outcome as the model reads it.
-type callResult struct {
-	result
-}
-
 // notices reports the server's restarts since the last look, as warnings
 // and as notes for the step's reply.
 func (a *Agent) notices(emit func(agent.Event)) []string {
@@ -264,21 +259,21 @@ func (a *Agent) notices(emit func(agent.Event)) []string {
 // the tool is not read-only. Mistakes the model can fix, a refusal, a
 // tool's own error, a timeout and a restart all come back as text; only a
 // server gone for good (or Ctrl-C) is an error.
-func (a *Agent) call(ctx context.Context, tools toolset, call openai.ToolCall, emit func(agent.Event)) (callResult, error) {
+func (a *Agent) call(ctx context.Context, tools toolset, call openai.ToolCall, emit func(agent.Event)) (result, error) {
 	name, args := call.Function.Name, call.Function.Arguments
 	ev := agent.NewEvent(agent.EventToolCall, a.Name())
 	ev.Tool = &agent.ToolCall{Name: name, Arguments: args}
 	emit(ev)
 	start := time.Now()
-	done := func(r callResult) (callResult, error) {
+	done := func(r result) (result, error) {
 		res := agent.NewEvent(agent.EventToolResult, a.Name())
 		res.Tool = &agent.ToolCall{Name: name, Arguments: args, Result: r.text, Error: r.isError, DurationMS: time.Since(start).Milliseconds()}
 		res.Images = nil
 		emit(res)
 		return r, nil
 	}
-	fixable := func(format string, v ...any) (callResult, error) {
-		return done(callResult{result: result{text: fmt.Sprintf(format, v...), isError: true}})
+	fixable := func(format string, v ...any) (result, error) {
+		return done(result{text: fmt.Sprintf(format, v...), isError: true})
 	}
 
 	tool := tools.byName[name]
@@ -300,7 +295,7 @@ func (a *Agent) call(ctx context.Context, tools toolset, call openai.ToolCall, e
 			Detail: approvalDetail(tool, raw),
 		})
 		if err != nil {
-			return callResult{}, err
+			return result{}, err
 		}
 		if !d.Approved {
 			return fixable("The call was not approved: %s. Do not call this tool again for the same purpose unless asked.", d.Reason)
@@ -313,9 +308,9 @@ func (a *Agent) call(ctx context.Context, tools toolset, call openai.ToolCall, e
 	)
 	switch {
 	case err == nil:
-		return done(callResult{result: convert(res)})
+		return done(convert(res))
 	case ctx.Err() != nil:
-		return callResult{}, ctx.Err()
+		return result{}, ctx.Err()
 	case errors.As(err, &te):
 		return fixable("The server refused the call: %s", te.Msg)
 	case errors.Is(err, ErrTimeout):
@@ -323,13 +318,13 @@ func (a *Agent) call(ctx context.Context, tools toolset, call openai.ToolCall, e
 	case errors.As(err, &se) && se.Restarted:
 		return fixable("The server stopped during the call (%s) and was restarted; the call may not have completed, and anything the server kept in memory is lost.", se.Detail)
 	}
-	return callResult{}, err
+	return result{}, err
 }
 
 // readResource reads the resource the model named, reporting like a tool
 // call.
-func (a *Agent) readResource(ctx context.Context, args json.RawMessage, done func(callResult) (callResult, error),
-	fixable func(string, ...any) (callResult, error)) (callResult, error) {
+func (a *Agent) readResource(ctx context.Context, args json.RawMessage, done func(result) (result, error),
+	fixable func(string, ...any) (result, error)) (result, error) {
 	var p resourceParams
 	if err := json.Unmarshal(args, &p); err != nil || strings.TrimSpace(p.URI) == "" {
 		return fixable("read_resource needs the resource's uri, e.g. {\"uri\": \"file:///notes.md\"}")
@@ -345,9 +340,9 @@ func (a *Agent) readResource(ctx context.Context, args json.RawMessage, done fun
 		for _, rc := range res.Contents {
 			content = append(content, &sdk.EmbeddedResource{Resource: rc})
 		}
-		return done(callResult{result: convert(&sdk.CallToolResult{Content: content})})
+		return done(convert(&sdk.CallToolResult{Content: content}))
 	case ctx.Err() != nil:
-		return callResult{}, ctx.Err()
+		return result{}, ctx.Err()
 	case errors.As(err, &te):
 		return fixable("The server could not read %s: %s", p.URI, te.Msg)
 	case errors.Is(err, ErrTimeout):
@@ -355,7 +350,7 @@ func (a *Agent) readResource(ctx context.Context, args json.RawMessage, done fun
 	case errors.As(err, &se) && se.Restarted:
 		return fixable("The server stopped while reading the resource (%s) and was restarted; try again.", se.Detail)
 	}
-	return callResult{}, err
+	return result{}, err
 }
 
 // progress returns the handler that turns the server's progress

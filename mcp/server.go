@@ -250,6 +250,7 @@ type StoppedError struct {
 	Err error
 }
 
+// Error says which server stopped, how, and what became of it.
 func (e *StoppedError) Error() string {
 	if e.Restarted {
 		return fmt.Sprintf("mcp server %s stopped (%s) and was restarted", e.Server, e.Detail)
@@ -261,6 +262,7 @@ func (e *StoppedError) Error() string {
 	return msg + " again after a restart; it is left out for the rest of the run (m1 doctor shows what fails)"
 }
 
+// Unwrap returns why a restart failed, if it did.
 func (e *StoppedError) Unwrap() error { return e.Err }
 
 // ErrTimeout is wrapped by a call that took longer than its timeout.
@@ -452,6 +454,7 @@ const (
 // arguments): a mistake the model can correct.
 type ToolError struct{ Msg string }
 
+// Error is the server's message.
 func (e *ToolError) Error() string { return e.Msg }
 
 // Close ends the connection and, for stdio, the server's processes. It

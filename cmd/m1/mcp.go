@@ -81,7 +81,7 @@ func runMCP(ctx context.Context, f *factory, opts *runFlags, addr string) error 
 		return usageError{err}
 	}
 	fmt.Fprintf(f.io.Err, "m1 mcp: serving MCP (streamable HTTP) at http://%s%s\n", l.Addr(), serve.Path)
-	return srv.ServeHTTP(ctx, l)
+	return srv.ServeStreamable(ctx, l)
 }
 
 type nopWriteCloser struct{ io.Writer }

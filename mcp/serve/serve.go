@@ -136,9 +136,9 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// ServeHTTP serves streamable HTTP at Path on l until ctx ends; runs still
-// going are then cancelled and waited for.
-func (s *Server) ServeHTTP(ctx context.Context, l net.Listener) error {
+// ServeStreamable serves streamable HTTP at Path on l until ctx ends;
+// runs still going are then cancelled and waited for.
+func (s *Server) ServeStreamable(ctx context.Context, l net.Listener) error {
 	ctx, wait := s.serving(ctx)
 	defer wait()
 	mux := http.NewServeMux()
