@@ -287,7 +287,7 @@ func TestStepTimeoutAndProgress(t *testing.T) {
 		call("slow", `{"seconds": 30}`),
 		call("slow", `{"seconds": 1}`),
 		scripted.Text("Done."),
-	}, WithCallTimeout(500*time.Millisecond))
+	}, WithCallTimeout(3*time.Second))
 	var ev events
 	start := time.Now()
 	if _, err := step(t, a, &ev); err != nil {
@@ -297,7 +297,7 @@ func TestStepTimeoutAndProgress(t *testing.T) {
 		t.Errorf("the step took %s: the timeout did not end the call", d)
 	}
 	b := bodies(ms)
-	if !strings.Contains(b[1], "The call was cancelled") || !strings.Contains(b[1], "timed out after 500ms") {
+	if !strings.Contains(b[1], "The call was cancelled") || !strings.Contains(b[1], "timed out after 3s") {
 		t.Errorf("the model was not told of the timeout:\n%s", b[1])
 	}
 	// The server is still usable, and its progress shows.
