@@ -65,7 +65,7 @@ func completeFlagValues(c *cobra.Command) {
 		completeFlagValues(sub)
 	}
 	values := map[string]cobra.CompletionFunc{
-		"agents":   completeList(runner.AllAgents()),
+		"agents":   completeList(runner.DefaultAgents()),
 		"executor": cobra.FixedCompletions([]string{runner.ExecutorDocker, runner.ExecutorLocal}, cobra.ShellCompDirectiveNoFileComp),
 	}
 	for name, fn := range values {
