@@ -344,7 +344,7 @@ func (c *client) openAIFamily() bool {
 	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
 }
 
-// reasoningPrefixes name reasoning model families: their thinking counts
+// reasoningModels names reasoning model families: their thinking counts
 // against the reply cap, and OpenAI's want max_completion_tokens.
 var reasoningModels = regexp.MustCompile(`(?i)(^|/)(o1|o3|o4|gpt-5|deepseek-r1|deepseek-reasoner|qwq|qwen3|magistral|r1-)`)
 

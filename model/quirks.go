@@ -456,16 +456,6 @@ var Quirks = []Quirk{
 	},
 }
 
-// QuirkByName returns the row named name.
-func QuirkByName(name string) (Quirk, bool) {
-	for _, q := range Quirks {
-		if q.Name == name {
-			return q, true
-		}
-	}
-	return Quirk{}, false
-}
-
 // matchQuirk finds the row a refusal belongs to from its status, its
 // message and its type or code. Rows are tried in order.
 func matchQuirk(status int, msg, typ, code string) *Quirk {
