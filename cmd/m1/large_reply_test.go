@@ -54,7 +54,7 @@ func TestHugeRepliesStayBounded(t *testing.T) {
 	}
 	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss / 1024
 	t.Logf("peak RSS %d MB, stdout %d KB, %d requests", rss, len(out.String())/1024, len(srv.Requests()))
-	if rss > 200 {
+	if rss > 200 && !raceEnabled {
 		t.Errorf("m1 peaked at %d MB of memory for 2 MB replies", rss)
 	}
 	// The transcript keeps every reply whole.
