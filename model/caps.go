@@ -149,7 +149,7 @@ func (s *capState) stepDown(q *Quirk, msg string) string {
 			return ""
 		}
 		c.renameTools = true
-		return "tools named like a template's built-in tool are renamed on the wire (web_search is sent as search_web)"
+		return "tools named like a template's built-in tool are renamed on the wire (web_search is sent as search_the_web)"
 	case stepStreamOptionsOff:
 		if !c.streamOptions || !c.stream {
 			return ""

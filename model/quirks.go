@@ -159,7 +159,7 @@ var Quirks = []Quirk{
 		Server:    "Llama 3.1 and 3.3 templates on llama.cpp",
 		Behaviour: `HTTP 500 "Parameters of tool web_search must only have these properties:query"`,
 		Evidence:  "llama.md finding 10",
-		Handling:  "tools named like a template's built-in tool (web_search, brave_search, wolfram_alpha, code_interpreter, python) are renamed on the wire and mapped back in replies; on by default for llama.cpp",
+		Handling:  "the WebSurfer's search tool is named search_web; any tool named like a template's built-in tool (web_search, brave_search, wolfram_alpha, code_interpreter, python) is renamed on the wire and mapped back in replies, from the first refusal, or from the start for llama.cpp",
 		Test:      "model_web_search",
 		Issue:     "17.10",
 		Says:      []string{"must only have these properties"},

@@ -40,7 +40,7 @@ type shaped struct {
 // parameters for them ("Parameters of tool web_search must only have these
 // properties:query", llama.md finding 10).
 var reservedTools = map[string]string{
-	"web_search":       "search_web",
+	"web_search":       "search_the_web",
 	"brave_search":     "search_brave",
 	"wolfram_alpha":    "ask_wolfram_alpha",
 	"code_interpreter": "run_code_interpreter",
