@@ -167,7 +167,9 @@ func (c *chrome) mergeFrame(ctx context.Context, data *pageData, ids *idMap, f *
 	fctx, cancel := context.WithTimeout(ctx, frameTimeout)
 	defer cancel()
 	fd, err := callIn[pageData](fctx, f.w, "observe(true)")
-	if err != nil {
+	if err != nil || c.policy.check(fd.URL) != nil {
+		// A frame the browser may not show is never read, however it got
+		// there (its loads are refused; this is the last gate).
 		return
 	}
 	f.url, f.title = fd.URL, fd.Title
