@@ -104,7 +104,7 @@ func (c *chrome) fullText(ctx context.Context, tb *tab) (pageData, error) {
 		fctx, cancel := context.WithTimeout(ctx, frameTimeout)
 		fd, err := callIn[pageData](fctx, f.w, "fullText()")
 		cancel()
-		if err != nil {
+		if err != nil || c.policy.check(fd.URL) != nil {
 			continue
 		}
 		title := fd.Title
