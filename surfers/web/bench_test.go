@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,4 +76,25 @@ func report(b *testing.B, ds []time.Duration) {
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(ms(ds[len(ds)/2]), "ms-median")
 	b.ReportMetric(ms(ds[min(len(ds)-1, len(ds)*95/100)]), "ms-p95")
+}
+
+// BenchmarkObserve measures one observation (the page's targets and
+// viewport text, in the page) of pages of growing size: its cost should
+// follow what the viewport holds, not the whole page.
+func BenchmarkObserve(b *testing.B) {
+	h := newHarness(b)
+	for _, page := range []string{"index.html", "links5000.html", "huge.html"} {
+		b.Run(strings.TrimSuffix(page, ".html"), func(b *testing.B) {
+			h.visit("/" + page)
+			var ds []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				if _, err := h.s.chrome.observe(h.ctx); err != nil {
+					b.Fatal(err)
+				}
+				ds = append(ds, time.Since(start))
+			}
+			report(b, ds)
+		})
+	}
 }

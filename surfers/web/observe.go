@@ -230,8 +230,11 @@ func (c *chrome) mergeFrame(ctx context.Context, data *pageData, ids *idMap, f *
 // hangProbe is how long a page may take to answer a trivial evaluation
 // before it counts as not answering; a page is hung only after two such
 // probes in a row with no navigation in between (a busy machine can be
-// slow once; a navigation to another renderer can drop one).
-const hangProbe = 4 * time.Second
+// slow once; a navigation to another renderer can drop one; a heavy page
+// can lay itself out for seconds). So a page is replaced after about 16 s
+// without an answer — Chrome's own hang monitor waits longer still before it
+// offers to kill a page, but it has a person to ask.
+const hangProbe = 8 * time.Second
 
 // answers reports whether tb's page answers a trivial evaluation within d,
 // twice: any answer, even an error, or a navigation meanwhile, means its
