@@ -88,7 +88,6 @@ type tab struct {
 
 	mu        sync.Mutex
 	epoch     int                    // the page's tag of the action under way (markAction), 0 when none
-	markedAt  time.Time              // when it was marked
 	markedNav int                    // the tab's navigation count then
 	main      *world                 // the surfer's world in the main frame
 	worlds    map[cdp.FrameID]*world // and in the frames

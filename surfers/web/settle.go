@@ -416,7 +416,7 @@ func markAction(ctx context.Context, tb *tab) {
 		n = 0
 	}
 	tb.mu.Lock()
-	tb.epoch, tb.markedAt, tb.markedNav = n, time.Now(), tb.track.navigations()
+	tb.epoch, tb.markedNav = n, tb.track.navigations()
 	tb.mu.Unlock()
 }
 
@@ -449,16 +449,19 @@ func settle(ctx context.Context, tb *tab, limit time.Duration, navSince int) (ti
 		}
 	}
 	tb.mu.Lock()
-	epoch, markedAt, markedNav := tb.epoch, tb.markedAt, tb.markedNav
+	epoch, markedNav := tb.epoch, tb.markedNav
 	tb.epoch = 0 // one wait per mark
 	tb.mu.Unlock()
+	// The wait for timers is bounded from the end of the action, not from
+	// its mark: on a busy machine the action itself can take a second.
+	timersEnd := time.Now().Add(timerWait)
 	for {
 		if waitQuiet(ctx, tb) {
 			return true
 		}
 		// The timers the action set, while the document it set them in
 		// lives.
-		left := timerWait - time.Since(markedAt)
+		left := time.Until(timersEnd)
 		if epoch == 0 || left <= 0 || tb.track.navigations() != markedNav {
 			return false
 		}
