@@ -78,6 +78,9 @@ type Response struct {
 	// "content_filter"), or FinishUnknown for a stream that ended properly
 	// without one.
 	FinishReason string
+	// Model and ID are the model that answered and the reply's id, as the
+	// server names them (empty when it does not).
+	Model, ID string
 	// Cached is true when the answer came from the on-disk cache; its
 	// usage is then zero, since nothing was spent.
 	Cached bool

@@ -28,6 +28,9 @@ type rawReply struct {
 	calls     []rawCall
 	finish    string
 	usage     *wireUsage
+	// model and id are the answering model and the reply's id, as the
+	// server names them.
+	model, id string
 }
 
 type rawCall struct {
@@ -36,7 +39,7 @@ type rawCall struct {
 
 // normalize turns a raw reply into a Response for the request sh.
 func normalize(r rawReply, sh *shaped) *Response {
-	resp := &Response{FinishReason: r.finish}
+	resp := &Response{FinishReason: r.finish, Model: r.model, ID: r.id}
 	content, think := SplitThink(r.content)
 	resp.Reasoning = joinNonEmpty(r.reasoning, think)
 	own := func(name string) string {
@@ -246,7 +249,7 @@ func decodeReply(body []byte) (rawReply, error) {
 			break
 		}
 	}
-	raw := rawReply{usage: r.Usage}
+	raw := rawReply{usage: r.Usage, model: r.Model, id: r.ID}
 	raw.content, raw.reasoning = contentText(ch.Message.Content)
 	raw.reasoning = joinNonEmpty(joinNonEmpty(ch.Message.ReasoningContent, reasoningText(ch.Message.Reasoning)), raw.reasoning)
 	if raw.content == "" && ch.Message.Refusal != "" {

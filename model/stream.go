@@ -3,6 +3,7 @@ package model
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,6 +70,7 @@ func (c *client) readStream(body io.Reader, idle *time.Timer, sink *deltaSink) (
 				if chunk.Usage != nil {
 					raw.usage = chunk.Usage
 				}
+				raw.model, raw.id = cmp.Or(chunk.Model, raw.model), cmp.Or(chunk.ID, raw.id)
 				for _, ch := range chunk.Choices {
 					if ch.Index != 0 {
 						continue

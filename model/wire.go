@@ -108,6 +108,8 @@ type wireFunctionDef struct {
 // The reply side: read leniently, since servers differ in every field.
 
 type wireResponse struct {
+	ID      string       `json:"id"`
+	Model   string       `json:"model"`
 	Choices []wireChoice `json:"choices"`
 	Usage   *wireUsage   `json:"usage"`
 	// Error is set by servers that answer 200 with an error body.
