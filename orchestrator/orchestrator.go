@@ -44,6 +44,10 @@ type Options struct {
 	// ReviewPlan, when set, shows a new plan to the user and returns their
 	// feedback; an empty answer accepts the plan.
 	ReviewPlan func(ctx context.Context, plan string) (string, error)
+	// OnTurn, when set, is called as each turn starts, with its number; the
+	// turn runs under the context it returns, and end is called with the
+	// turn's error once it is over. Tracing gives each turn a span with it.
+	OnTurn func(ctx context.Context, turn int) (_ context.Context, end func(error))
 }
 
 // DefaultOptions are Magentic-One's limits, with JSON retries bounded lower
@@ -287,7 +291,7 @@ func (o *Orchestrator) startOuterLoop(ctx context.Context) error {
 
 // turn runs one inner-loop step. It reports whether the request is
 // satisfied.
-func (o *Orchestrator) turn(ctx context.Context) (bool, error) {
+func (o *Orchestrator) turn(ctx context.Context) (satisfied bool, err error) {
 	if o.st.Turns-o.turnBase >= o.opts.MaxTurns {
 		return false, errLimit{fmt.Sprintf("turn limit of %d reached", o.opts.MaxTurns)}
 	}
@@ -295,6 +299,11 @@ func (o *Orchestrator) turn(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	o.st.Turns++
+	if o.opts.OnTurn != nil {
+		var end func(error)
+		ctx, end = o.opts.OnTurn(ctx, o.st.Turns)
+		defer func() { end(err) }()
+	}
 	ledger, reasoning, err := o.progressLedger(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
