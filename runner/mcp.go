@@ -10,6 +10,7 @@ import (
 	"github.com/m1-project/m1/config"
 	"github.com/m1-project/m1/mcp"
 	"github.com/m1-project/m1/session"
+	"github.com/m1-project/m1/telemetry"
 )
 
 // mcpServers lists the configured MCP servers the team includes: all of
@@ -29,7 +30,7 @@ func mcpServers(opts Options, cfg *config.Config) []config.MCPServer {
 // before it begins; one included only through AgentMCP that cannot start
 // is reported as a warning and left out, so a broken server in the config
 // does not stop every run.
-func buildMCP(ctx context.Context, env *Env, opts Options, cfg *config.Config, sess *session.Session, hum *humanIO, emit func(agent.Event)) ([]agent.Agent, error) {
+func buildMCP(ctx context.Context, env *Env, opts Options, cfg *config.Config, sess *session.Session, hum *humanIO, emit func(agent.Event), tel *telemetry.Provider) ([]agent.Agent, error) {
 	servers := mcpServers(opts, cfg)
 	started := make([]*mcp.Server, len(servers))
 	errs := make([]error, len(servers))
@@ -60,9 +61,13 @@ func buildMCP(ctx context.Context, env *Env, opts Options, cfg *config.Config, s
 				e.Source = name
 			}
 			emit(e)
-		})
-		if err != nil && failed == nil {
-			failed = err
+		}, nil)
+		if err != nil {
+			if failed == nil {
+				failed = err
+			}
+		} else {
+			c = traceClient(tel, c, cfg, "client", name)
 		}
 		team = append(team, mcp.New(started[i], c,
 			mcp.WithCallTimeout(s.CallTimeout()),

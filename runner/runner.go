@@ -16,6 +16,7 @@ import (
 	"github.com/m1-project/m1/config"
 	"github.com/m1-project/m1/orchestrator"
 	"github.com/m1-project/m1/session"
+	"github.com/m1-project/m1/telemetry"
 	"github.com/m1-project/m1/terminal"
 )
 
@@ -47,6 +48,13 @@ type Env struct {
 	// OnCheckpoint, when set, is called with each checkpoint after it is
 	// saved, so it can travel further (a worker sends it to Temporal).
 	OnCheckpoint func(session.Checkpoint)
+	// OTelContent exports prompts, replies, page text and code with the
+	// run's traces (--otel-content); the API key never goes. Traces are
+	// exported only when the OTEL_* variables (read through Getenv) ask.
+	OTelContent bool
+	// OTelExporters, when set, receive the run's spans and metrics instead
+	// of the exporters the OTEL_* variables name (tests).
+	OTelExporters *telemetry.Exporters
 }
 
 // Person is the human side of a run.
@@ -124,14 +132,19 @@ func Run(ctx context.Context, env Env, opts Options, task string) (Outcome, erro
 	if err != nil {
 		return Outcome{}, err
 	}
+	tel, err := newTelemetry(ctx, &env, cfg)
+	if err != nil {
+		return Outcome{}, err
+	}
 	sess, err := session.Create(root, task)
 	if err != nil {
+		_ = tel.Shutdown(ctx)
 		return Outcome{}, err
 	}
 	if env.Started != nil {
 		env.Started(Start{SessionID: sess.ID, SessionDir: sess.Dir, Task: task, Options: opts})
 	}
-	return execute(ctx, &env, opts, cfg, sess, task, func(ctx context.Context, o *orchestrator.Orchestrator) orchestrator.Result {
+	return execute(ctx, &env, opts, cfg, sess, task, tel, func(ctx context.Context, o *orchestrator.Orchestrator) orchestrator.Result {
 		return o.Run(ctx, task)
 	}, nil)
 }
@@ -183,11 +196,15 @@ func Resume(ctx context.Context, env Env, id, followUp string, adjust func(*Opti
 	if err != nil {
 		return fail(err)
 	}
+	tel, err := newTelemetry(ctx, &env, cfg)
+	if err != nil {
+		return fail(err)
+	}
 	if env.Started != nil {
 		env.Started(Start{SessionID: sess.ID, SessionDir: sess.Dir, Task: st.Task, Options: opts,
 			Resumed: true, Turn: st.Turns, Status: sess.Meta().Status})
 	}
-	return execute(ctx, &env, opts, cfg, sess, "", func(ctx context.Context, o *orchestrator.Orchestrator) orchestrator.Result {
+	return execute(ctx, &env, opts, cfg, sess, "", tel, func(ctx context.Context, o *orchestrator.Orchestrator) orchestrator.Result {
 		return o.Resume(ctx, st, followUp)
 	}, cp.Agents)
 }
@@ -207,13 +224,27 @@ func loadConfig(env *Env, opts Options) (*config.Config, error) {
 	return cfg, nil
 }
 
+// newTelemetry sets up the run's traces and metrics from the OTEL_*
+// variables; nil when they ask for none. A setting that cannot work is a
+// *UsageError.
+func newTelemetry(ctx context.Context, env *Env, cfg *config.Config) (*telemetry.Provider, error) {
+	tel, err := telemetry.New(ctx, telemetry.Options{
+		Getenv: env.Getenv, Content: env.OTelContent, Exporters: env.OTelExporters, Console: env.Stderr,
+		Redact: newRedactor(cfg, env.getenv).text,
+	})
+	if err != nil {
+		return nil, &UsageError{err}
+	}
+	return tel, nil
+}
+
 // execute wires the team and the output to sess, runs start, and records
-// the result. Agents and the session are closed on every path, Ctrl-C
-// included, and the session records how the run ended, a failure to start
-// included, so it never stays "running". task is the request of a new run
-// ("" on a resume): a run that cannot start records it with its error
-// result.
-func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, sess *session.Session, task string,
+// the result. Agents, the session and the telemetry (flushed) are closed
+// on every path, Ctrl-C included, and the session records how the run
+// ended, a failure to start included, so it never stays "running". task is
+// the request of a new run ("" on a resume): a run that cannot start
+// records it with its error result.
+func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, sess *session.Session, task string, tel *telemetry.Provider,
 	start func(context.Context, *orchestrator.Orchestrator) orchestrator.Result, agentStates map[string]json.RawMessage) (out Outcome, err error) {
 	out = Outcome{SessionID: sess.ID, SessionDir: sess.Dir}
 	// The model's key is in this process's environment; the browser, the
@@ -234,6 +265,23 @@ func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, se
 			sess.Finish(agent.StatusError, err.Error())
 		}
 	}()
+	defer func() {
+		if terr := tel.Shutdown(ctx); terr != nil {
+			env.warnf("%v", terr)
+		}
+	}()
+	ctx, run := tel.StartRun(ctx, telemetry.RunInfo{SessionID: sess.ID, Task: sess.Meta().Task, Resumed: task == ""})
+	defer func() { run.End(out.Result, err) }()
+	if run != nil {
+		// The run's spans follow its events as they are recorded.
+		output := env.Output
+		env.Output = func(e agent.Event) {
+			if output != nil {
+				output(e)
+			}
+			run.Event(e)
+		}
+	}
 
 	// A transcript that cannot be written (a full disk) stops the run: it
 	// would go on with nothing recording what it does.
@@ -253,16 +301,17 @@ func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, se
 		return out, err
 	}
 
-	orchClient, err := newClient(cfg, config.RoleOrchestrator, opts, emit)
+	orchClient, err := newClient(cfg, config.RoleOrchestrator, opts, emit, tel)
 	if err != nil {
 		return fail(err)
 	}
 	hum := newHumanIO(env.Person, opts, emit)
-	team, err := buildTeam(ctx, env, opts, cfg, sess, hum, emit)
+	team, err := buildTeam(ctx, env, opts, cfg, sess, hum, emit, tel)
 	if err != nil {
 		return fail(err)
 	}
 	defer closeTeam(team, env)
+	team = tel.Agents(team)
 	restoreAgents(ctx, team, agentStates, emit)
 
 	settings, _ := json.Marshal(opts)
@@ -280,6 +329,7 @@ func execute(ctx context.Context, env *Env, opts Options, cfg *config.Config, se
 			}
 		},
 		ReviewPlan: hum.review,
+		OnTurn:     run.TurnHook(),
 	})
 	res := start(ctx, o)
 	if werr := writeErr.Load(); werr != nil {

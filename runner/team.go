@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/m1-project/m1/session"
 	"github.com/m1-project/m1/surfers/file"
 	"github.com/m1-project/m1/surfers/web"
+	"github.com/m1-project/m1/telemetry"
 	"github.com/m1-project/m1/terminal"
 )
 
@@ -60,7 +62,7 @@ func (h *humanIO) approvals(opts Options) agent.Approver {
 
 // newClient makes the model client of role. Each retried call is reported
 // through emit, so a slow or failing server does not look like a hang.
-func newClient(cfg *config.Config, role string, opts Options, emit func(agent.Event)) (model.Client, error) {
+func newClient(cfg *config.Config, role string, opts Options, emit func(agent.Event), tel *telemetry.Provider) (model.Client, error) {
 	ep, err := cfg.Endpoint(role)
 	if err != nil {
 		return nil, err
@@ -77,7 +79,18 @@ func newClient(cfg *config.Config, role string, opts Options, emit func(agent.Ev
 	if err != nil {
 		return nil, fmt.Errorf("%s model: %w", role, err)
 	}
-	return c, nil
+	return traceClient(tel, c, cfg, role, roleAgent[role]), nil
+}
+
+// traceClient wraps c, role's client serving the agent called name, so
+// that its calls are spans and metrics; with telemetry off it returns c.
+func traceClient(tel *telemetry.Provider, c model.Client, cfg *config.Config, role, name string) model.Client {
+	if tel == nil {
+		return c
+	}
+	ep, _ := cfg.Endpoint(role)
+	return tel.Client(c, telemetry.ClientInfo{Agent: name, Provider: ep.Provider, BaseURL: cmp.Or(ep.BaseURL, model.DefaultBaseURL),
+		Price: func(u agent.Usage) (float64, bool) { return price(cfg, name, u) }})
 }
 
 // roleAgent names the agent each config role serves.
@@ -89,10 +102,10 @@ var roleAgent = map[string]string{
 }
 
 // buildTeam makes the agents opts names, in a fixed order.
-func buildTeam(ctx context.Context, env *Env, opts Options, cfg *config.Config, sess *session.Session, hum *humanIO, emit func(agent.Event)) ([]agent.Agent, error) {
+func buildTeam(ctx context.Context, env *Env, opts Options, cfg *config.Config, sess *session.Session, hum *humanIO, emit func(agent.Event), tel *telemetry.Provider) ([]agent.Agent, error) {
 	var team []agent.Agent
 	if opts.Has(AgentCoder) {
-		c, err := newClient(cfg, config.RoleCoder, opts, emit)
+		c, err := newClient(cfg, config.RoleCoder, opts, emit, tel)
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +124,7 @@ func buildTeam(ctx context.Context, env *Env, opts Options, cfg *config.Config, 
 		team = append(team, terminal.New(exec, terminal.WithApprover(approver), terminal.WithTimeout(opts.Team.CodeTimeout)))
 	}
 	if opts.Has(AgentWeb) {
-		c, err := newClient(cfg, config.RoleWebSurfer, opts, emit)
+		c, err := newClient(cfg, config.RoleWebSurfer, opts, emit, tel)
 		if err != nil {
 			return nil, err
 		}
@@ -124,14 +137,14 @@ func buildTeam(ctx context.Context, env *Env, opts Options, cfg *config.Config, 
 			web.WithApprover(hum.approvals(opts))))
 	}
 	if opts.Has(AgentFile) {
-		c, err := newClient(cfg, config.RoleFileSurfer, opts, emit)
+		c, err := newClient(cfg, config.RoleFileSurfer, opts, emit, tel)
 		if err != nil {
 			return nil, err
 		}
 		team = append(team, file.New(c, file.WithWorkDir(opts.WorkDir), file.WithAllowPaths(opts.Team.AllowPaths...),
 			file.WithViewportSize(opts.Team.Viewport)))
 	}
-	servers, err := buildMCP(ctx, env, opts, cfg, sess, hum, emit)
+	servers, err := buildMCP(ctx, env, opts, cfg, sess, hum, emit, tel)
 	if err != nil {
 		closeTeam(team, env)
 		return nil, err

@@ -10,7 +10,7 @@ import (
 )
 
 func newResumeCmd(f *factory) *cobra.Command {
-	var last, asJSON bool
+	var last, asJSON, otelContent bool
 	given := runner.DefaultOptions()
 	cmd := &cobra.Command{
 		Use:   "resume [SESSION_ID | --last] [\"follow-up\"]",
@@ -68,7 +68,7 @@ at a time can work on a session.`,
 				set("yes", func() { o.Team.Yes = given.Team.Yes })
 				return nil
 			}
-			env, done := runEnv(f, asJSON)
+			env, done := runEnv(f, asJSON, otelContent)
 			out, err := runner.Resume(cmd.Context(), env, id, followUp, adjust)
 			done()
 			return finish(f, out, err, asJSON)
@@ -77,6 +77,7 @@ at a time can work on a session.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&last, "last", false, "resume the newest session")
 	fl.BoolVar(&asJSON, "json", false, "write the run as JSON lines on stdout")
+	addOTelFlag(cmd, &otelContent)
 	addLimitFlags(cmd, &given)
 	fl.StringVar(&given.Model, "model", "", "model name for every agent from now on")
 	fl.BoolVar(&given.NoStream, "no-stream", false, "do not stream tokens to the console")

@@ -26,6 +26,8 @@ type runFlags struct {
 	JSON bool
 	// TaskFile is where the task is read from instead of the arguments.
 	TaskFile string
+	// OTelContent exports content with the run's traces (--otel-content).
+	OTelContent bool
 }
 
 // maxTask bounds a task read from stdin or a file. What the model sees of
@@ -61,6 +63,7 @@ func newRunFlags() *runFlags { return &runFlags{Options: runner.DefaultOptions()
 func (o *runFlags) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.BoolVar(&o.JSON, "json", false, "write the run as JSON lines on stdout (schema: docs/events.md)")
+	addOTelFlag(cmd, &o.OTelContent)
 	fl.StringVar(&o.Config, "config", "", "model config file (YAML; Magentic-One's config.yaml works too)")
 	fl.StringVar(&o.Model, "model", "", "model name for every agent (overrides M1_MODEL and the config)")
 	fl.BoolVar(&o.AllowUnknownConfigKeys, "allow-unknown-config-keys", false,
@@ -180,15 +183,22 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// addOTelFlag adds --otel-content, which run and resume share.
+func addOTelFlag(cmd *cobra.Command, content *bool) {
+	cmd.Flags().BoolVar(content, "otel-content", false,
+		"with OpenTelemetry export on (OTEL_EXPORTER_OTLP_ENDPOINT, ...), include prompts, replies, page text and code in the spans; the API key is never exported (docs/observability.md)")
+}
+
 // runEnv is how the command line runs a task: events to the console or as
 // JSON lines, the person at this terminal. The console renderer is made
 // once the run's settings are known (a resumed run brings its own); done
 // stops it.
-func runEnv(f *factory, asJSON bool) (env runner.Env, done func()) {
+func runEnv(f *factory, asJSON, otelContent bool) (env runner.Env, done func()) {
 	env = runner.Env{
-		Getenv: f.getenv,
-		Stderr: f.io.Err,
-		Person: &runner.Person{In: f.io.In, InTTY: f.io.InTTY},
+		Getenv:      f.getenv,
+		Stderr:      f.io.Err,
+		Person:      &runner.Person{In: f.io.In, InTTY: f.io.InTTY},
+		OTelContent: otelContent,
 	}
 	if f.io.InTTY && f.io.ErrTTY {
 		env.Person.Prompt = f.io.Err
@@ -219,7 +229,7 @@ func runEnv(f *factory, asJSON bool) (env runner.Env, done func()) {
 
 // runTask starts a new session for task.
 func runTask(ctx context.Context, f *factory, opts *runFlags, task string) error {
-	env, done := runEnv(f, opts.JSON)
+	env, done := runEnv(f, opts.JSON, opts.OTelContent)
 	out, err := runner.Run(ctx, env, opts.Options, task)
 	done()
 	return finish(f, out, err, opts.JSON)
