@@ -1,6 +1,9 @@
 package main
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // The targets.
 const (
@@ -63,6 +66,8 @@ func goFigures(rs []benchResult, source string, env environment) []Figure {
 		out = append(out, measured("terminal.remove", "ComputerTerminal", "remove container at session end", "ms", r.Metrics["ms-remove"], nil, nil))
 	}
 
+	out = append(out, telemetryFigures(rs, absent)...)
+
 	const prefix = "BenchmarkConvertFixtures/"
 	var all *Figure
 	for _, r := range rs {
@@ -83,6 +88,41 @@ func goFigures(rs []benchResult, source string, env environment) []Figure {
 		out = append(out, *all)
 	} else {
 		out = append(out, absent("file.all", "FileSurfer", "all fixtures together", "MB/s", nil, ""))
+	}
+	return out
+}
+
+// telemetryFigures reads BenchmarkTurnOverhead: an in-process turn with
+// the OTEL_* variables unset, with spans and metrics exported, and with
+// content too, each run in turn within one benchmark so that other load on
+// the machine weighs on them alike.
+func telemetryFigures(rs []benchResult, absent func(id, group, label, unit string, target *Target, needs string) Figure) []Figure {
+	const bench = "BenchmarkTurnOverhead"
+	r, ok := find(rs, bench)
+	rows := []struct{ id, label, metric string }{
+		{"telemetry.unset", "in-process turn, OTEL_* unset", "us/turn-unset"},
+		{"telemetry.set", "the same, spans and metrics exported", "us/turn-set"},
+		{"telemetry.content", "the same, with --otel-content", "us/turn-content"},
+	}
+	var out []Figure
+	for _, row := range rows {
+		v, okV := r.Metrics[row.metric]
+		if !ok || !okV {
+			out = append(out, absent(row.id, "telemetry", row.label, "µs", nil, ""))
+			continue
+		}
+		f := measured(row.id, "telemetry", row.label, "µs", v, nil, nil)
+		if c, okC := r.Metrics["cpu-"+row.metric]; okC {
+			f.Note = fmt.Sprintf("%.0f µs of CPU a turn", c)
+		}
+		out = append(out, f)
+	}
+	set, okSet := r.Metrics["cpu-us/turn-set"]
+	unset, okUnset := r.Metrics["cpu-us/turn-unset"]
+	if ok && okSet && okUnset {
+		f := measured("telemetry.added", "telemetry", "CPU export adds to a turn (set - unset)", "µs", set-unset, nil, nil)
+		f.Note = "a ledger call, a step with a model call and a tool call: five spans and nine metric points a turn"
+		out = append(out, f)
 	}
 	return out
 }

@@ -27,6 +27,7 @@ var goBenchmarks = []goBenchmark{
 	{"./terminal", "BenchmarkDockerRunWarm", "30x"},
 	{"./terminal", "BenchmarkDockerColdStart", "10x"},
 	{"./surfers/file/convert", "BenchmarkConvertFixtures", "0.3s"},
+	{"./telemetry", "BenchmarkTurnOverhead", "100x"},
 }
 
 // runGoBenchmarks runs goBenchmarks one after the other, showing their

@@ -35,7 +35,7 @@ func (p *Provider) Agent(a agent.Agent) agent.Agent {
 	if p == nil {
 		return a
 	}
-	w := &tracedAgent{Agent: a, p: p}
+	w := &tracedAgent{Agent: a, p: p, stepSet: attribute.NewSet(semconv.GenAIAgentName(a.Name()))}
 	s, stateful := a.(agent.Stateful)
 	c, closer := a.(agent.Closer)
 	switch {
@@ -69,7 +69,26 @@ func Unwrap(a agent.Agent) agent.Agent {
 
 type tracedAgent struct {
 	agent.Agent
-	p *Provider
+	p       *Provider
+	stepSet attribute.Set // the step metric's attributes
+
+	mu       sync.Mutex
+	toolSets map[string]attribute.Set // the tool metric's, by tool
+}
+
+// toolSet is the tool metric's attribute set for tool, made once.
+func (a *tracedAgent) toolSet(tool string) attribute.Set {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if s, ok := a.toolSets[tool]; ok {
+		return s
+	}
+	if a.toolSets == nil {
+		a.toolSets = map[string]attribute.Set{}
+	}
+	s := attribute.NewSet(semconv.GenAIToolName(tool), semconv.GenAIAgentName(a.Name()))
+	a.toolSets[tool] = s
+	return s
 }
 
 func (a *tracedAgent) unwrap() agent.Agent { return a.Agent }
@@ -90,7 +109,7 @@ func (a *tracedAgent) Step(ctx context.Context, t agent.Turn) (agent.Message, er
 	}
 	ctx, span := a.p.tracer.Start(ctx, "invoke_agent "+name, trace.WithAttributes(attrs...))
 	began := time.Now()
-	st := &step{p: a.p, ctx: ctx, agent: name, run: runFrom(ctx), mark: began}
+	st := &step{a: a, p: a.p, ctx: ctx, agent: name, run: runFrom(ctx), mark: began}
 	inner := t.EmitTo()
 	t.Emit = func(e agent.Event) {
 		st.observe(e)
@@ -105,19 +124,21 @@ func (a *tracedAgent) Step(ctx context.Context, t agent.Turn) (agent.Message, er
 		span.SetAttributes(semconv.ErrorTypeKey.String(errType))
 		span.SetStatus(codes.Error, err.Error())
 	} else {
-		span.SetAttributes(AttrReplyLength.Int(len(msg.Content)), AttrReplyImages.Int(len(msg.Images)))
+		end := make([]attribute.KeyValue, 0, 5)
+		end = append(end, AttrReplyLength.Int(len(msg.Content)), AttrReplyImages.Int(len(msg.Images)))
 		if msg.Usage != nil {
-			span.SetAttributes(semconv.GenAIUsageInputTokens(msg.Usage.PromptTokens), semconv.GenAIUsageOutputTokens(msg.Usage.CompletionTokens))
+			end = append(end, semconv.GenAIUsageInputTokens(msg.Usage.PromptTokens), semconv.GenAIUsageOutputTokens(msg.Usage.CompletionTokens))
 		}
 		if a.p.content {
-			span.SetAttributes(AttrReply.String(msg.Content))
+			end = append(end, AttrReply.String(msg.Content))
 		}
+		span.SetAttributes(end...)
 	}
-	mattrs := []attribute.KeyValue{semconv.GenAIAgentName(name)}
-	if errType != "" {
-		mattrs = append(mattrs, semconv.ErrorTypeKey.String(errType))
+	if errType == "" {
+		a.p.inst.step.Record(ctx, time.Since(began).Seconds(), metric.WithAttributeSet(a.stepSet))
+	} else {
+		a.p.inst.step.Record(ctx, time.Since(began).Seconds(), metric.WithAttributes(semconv.GenAIAgentName(name), semconv.ErrorTypeKey.String(errType)))
 	}
-	a.p.inst.step.Record(ctx, time.Since(began).Seconds(), metric.WithAttributes(mattrs...))
 	span.End()
 	return msg, err
 }
@@ -127,6 +148,7 @@ func (a *tracedAgent) Step(ctx context.Context, t agent.Turn) (agent.Message, er
 // the end of the previous block (or the step's start, or the approval that
 // let it run) to its report.
 type step struct {
+	a     *tracedAgent
 	p     *Provider
 	ctx   context.Context
 	agent string
@@ -181,8 +203,7 @@ func (s *step) observe(e agent.Event) {
 				// A mistake the model can fix, reported back to it.
 				ot.span.SetStatus(codes.Error, "the tool reported an error to the model")
 			}
-			s.p.inst.tool.Record(s.ctx, time.Since(ot.start).Seconds(), metric.WithAttributes(
-				semconv.GenAIToolName(ot.name), semconv.GenAIAgentName(s.agent)))
+			s.p.inst.tool.Record(s.ctx, time.Since(ot.start).Seconds(), metric.WithAttributeSet(s.a.toolSet(ot.name)))
 			ot.span.End()
 			break
 		}
@@ -219,8 +240,7 @@ func (s *step) observe(e agent.Event) {
 		}
 		now := time.Now()
 		span.End(trace.WithTimestamp(now))
-		s.p.inst.tool.Record(s.ctx, now.Sub(start).Seconds(), metric.WithAttributes(
-			semconv.GenAIToolName("code_execution"), semconv.GenAIAgentName(s.agent)))
+		s.p.inst.tool.Record(s.ctx, now.Sub(start).Seconds(), metric.WithAttributeSet(s.a.toolSet("code_execution")))
 		s.mark = now
 	case agent.EventScreenshot:
 		trace.SpanFromContext(s.ctx).AddEvent("screenshot")

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -70,37 +71,75 @@ type tracedClient struct {
 	provider genaiconv.ProviderNameAttr
 	model    string
 	server   []attribute.KeyValue
+
+	// The attribute sets of the metrics, by response model: made once,
+	// since building a set sorts and allocates on every call otherwise.
+	mu   sync.Mutex
+	sets map[string]*callSets
+}
+
+// callSets are the metric attributes of a successful call.
+type callSets struct {
+	base, duration, input, output attribute.Set
+}
+
+func (c *tracedClient) setsFor(respModel string) *callSets {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cs, ok := c.sets[respModel]; ok {
+		return cs
+	}
+	base := append([]attribute.KeyValue{
+		semconv.GenAIRequestModel(c.model), semconv.GenAIResponseModel(respModel), semconv.GenAIAgentName(c.info.Agent),
+		semconv.GenAIProviderNameKey.String(string(c.provider)),
+	}, c.server...)
+	with := func(kv ...attribute.KeyValue) attribute.Set {
+		return attribute.NewSet(append(append([]attribute.KeyValue{}, base...), kv...)...)
+	}
+	cs := &callSets{
+		base:     attribute.NewSet(base...),
+		duration: with(semconv.GenAIOperationNameChat),
+		input:    with(semconv.GenAIOperationNameChat, semconv.GenAITokenTypeInput),
+		output:   with(semconv.GenAIOperationNameChat, semconv.GenAITokenTypeOutput),
+	}
+	if c.sets == nil {
+		c.sets = map[string]*callSets{}
+	}
+	c.sets[respModel] = cs
+	return cs
 }
 
 // Complete implements model.Client.
 func (c *tracedClient) Complete(ctx context.Context, req model.Request) (*model.Response, error) {
 	start := time.Now()
-	attrs := append([]attribute.KeyValue{
+	attrs := make([]attribute.KeyValue, 0, 12)
+	attrs = append(attrs,
 		semconv.GenAIOperationNameChat,
 		semconv.GenAIProviderNameKey.String(string(c.provider)),
 		semconv.GenAIRequestModel(c.model),
 		semconv.GenAIAgentName(c.info.Agent),
 		semconv.GenAIRequestStream(req.OnDelta != nil),
 		semconv.GenAIOutputTypeKey.String(outputType(req)),
-	}, c.server...)
+	)
+	attrs = append(attrs, c.server...)
 	if id := sessionID(ctx); id != "" {
 		attrs = append(attrs, semconv.GenAIConversationID(id))
 	}
+	if c.p.content {
+		attrs = append(attrs, semconv.GenAIInputMessagesKey.String(inputMessages(req.Messages)))
+	}
 	ctx, span := c.p.tracer.Start(ctx, "chat "+c.model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	defer span.End()
-	if c.p.content {
-		span.SetAttributes(semconv.GenAIInputMessagesKey.String(inputMessages(req.Messages)))
-	}
 
 	resp, err := c.Client.Complete(ctx, req)
 	secs := time.Since(start).Seconds()
-	metricAttrs := append([]attribute.KeyValue{semconv.GenAIRequestModel(c.model), semconv.GenAIAgentName(c.info.Agent)}, c.server...)
 	if err != nil {
 		et := errorType(err)
 		span.SetAttributes(semconv.ErrorTypeKey.String(et))
 		span.SetStatus(codes.Error, err.Error())
 		c.p.inst.callDuration.Record(ctx, secs, genaiconv.OperationNameChat, c.provider,
-			append(metricAttrs, semconv.ErrorTypeKey.String(et))...)
+			append([]attribute.KeyValue{semconv.GenAIRequestModel(c.model), semconv.GenAIAgentName(c.info.Agent),
+				semconv.ErrorTypeKey.String(et)}, c.server...)...)
 		return resp, err
 	}
 
@@ -108,31 +147,34 @@ func (c *tracedClient) Complete(ctx context.Context, req model.Request) (*model.
 	if respModel == "" {
 		respModel = c.model
 	}
-	span.SetAttributes(
+	// One SetAttributes call: each call grows the span's attribute slice.
+	end := make([]attribute.KeyValue, 0, 8)
+	end = append(end,
 		semconv.GenAIResponseModel(respModel),
 		semconv.GenAIUsageInputTokens(resp.Usage.PromptTokens),
 		semconv.GenAIUsageOutputTokens(resp.Usage.CompletionTokens),
 		AttrCached.Bool(resp.Cached),
 	)
 	if resp.FinishReason != "" {
-		span.SetAttributes(semconv.GenAIResponseFinishReasons(resp.FinishReason))
+		end = append(end, semconv.GenAIResponseFinishReasons(resp.FinishReason))
 	}
 	if resp.ID != "" {
-		span.SetAttributes(semconv.GenAIResponseID(resp.ID))
+		end = append(end, semconv.GenAIResponseID(resp.ID))
 	}
 	if c.p.content {
-		span.SetAttributes(semconv.GenAIOutputMessagesKey.String(outputMessages(resp)))
+		end = append(end, semconv.GenAIOutputMessagesKey.String(outputMessages(resp)))
 	}
-	metricAttrs = append(metricAttrs, semconv.GenAIResponseModel(respModel))
-	c.p.inst.callDuration.Record(ctx, secs, genaiconv.OperationNameChat, c.provider, metricAttrs...)
-	c.p.inst.tokens.Record(ctx, int64(resp.Usage.PromptTokens), genaiconv.OperationNameChat, c.provider, genaiconv.TokenTypeInput, metricAttrs...)
-	c.p.inst.tokens.Record(ctx, int64(resp.Usage.CompletionTokens), genaiconv.OperationNameChat, c.provider, genaiconv.TokenTypeOutput, metricAttrs...)
+	sets := c.setsFor(respModel)
+	c.p.inst.callDuration.RecordSet(ctx, secs, sets.duration)
+	c.p.inst.tokens.RecordSet(ctx, int64(resp.Usage.PromptTokens), sets.input)
+	c.p.inst.tokens.RecordSet(ctx, int64(resp.Usage.CompletionTokens), sets.output)
 	if c.info.Price != nil && !resp.Cached {
 		if usd, ok := c.info.Price(resp.Usage); ok {
-			span.SetAttributes(AttrCostUSD.Float64(usd))
-			c.p.inst.cost.Add(ctx, usd, metric.WithAttributes(metricAttrs...))
+			end = append(end, AttrCostUSD.Float64(usd))
+			c.p.inst.cost.Add(ctx, usd, metric.WithAttributeSet(sets.base))
 		}
 	}
+	span.SetAttributes(end...)
 	return resp, nil
 }
 

@@ -33,6 +33,8 @@ type Run struct {
 
 	mu    sync.Mutex
 	turns map[int]*turnSpan
+	// speakerSets are the turn metric's attributes, by next speaker.
+	speakerSets map[string]attribute.Set
 	// approved is when the last approval was given: a code block runs
 	// from then, not from the start of the step that waited for a person.
 	approved time.Time
@@ -77,7 +79,7 @@ func (p *Provider) StartRun(ctx context.Context, info RunInfo) (context.Context,
 	if p.content {
 		attrs = append(attrs, AttrTask.String(info.Task))
 	}
-	r := &Run{p: p, start: time.Now(), id: info.SessionID, turns: map[int]*turnSpan{}}
+	r := &Run{p: p, start: time.Now(), id: info.SessionID, turns: map[int]*turnSpan{}, speakerSets: map[string]attribute.Set{}}
 	ctx, r.span = p.tracer.Start(ctx, "invoke_workflow "+DefaultServiceName, trace.WithAttributes(attrs...))
 	return context.WithValue(ctx, runKey{}, r), r
 }
@@ -112,9 +114,20 @@ func (r *Run) turn(ctx context.Context, n int) (context.Context, func(error)) {
 		if speaker == "" {
 			speaker = "none"
 		}
-		r.p.inst.turn.Record(ctx, time.Since(ts.start).Seconds(), metric.WithAttributes(semconv.GenAIAgentName(speaker)))
+		r.p.inst.turn.Record(ctx, time.Since(ts.start).Seconds(), metric.WithAttributeSet(r.speakerSet(speaker)))
 		span.End()
 	}
+}
+
+func (r *Run) speakerSet(speaker string) attribute.Set {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.speakerSets[speaker]
+	if !ok {
+		s = attribute.NewSet(semconv.GenAIAgentName(speaker))
+		r.speakerSets[speaker] = s
+	}
+	return s
 }
 
 // Event takes each event of the run as it is recorded: the progress
