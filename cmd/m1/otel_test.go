@@ -172,14 +172,14 @@ const (
 	otelPrompt = "OTEL-PROMPT-CANARY"
 )
 
-// otelScenario is a Coder run of one turn whose reply echoes the API key.
-func otelScenario(coder scripted.Reply) *scripted.Scenario {
+// otelScenario is a Coder run of one turn whose replies echo the API key.
+func otelScenario(coder ...scripted.Reply) *scripted.Scenario {
 	return &scripted.Scenario{APIKey: otelKey, Rules: []scripted.Rule{
 		{Name: "facts", Match: "GIVEN OR VERIFIED FACTS", Replies: []scripted.Reply{scripted.Text("1. GIVEN OR VERIFIED FACTS\n- none")}},
 		{Name: "plan", Match: "short (bullet )?plan", Replies: []scripted.Reply{scripted.Text("- Coder: answer")}},
 		{Name: "ledger", Match: "is_request_satisfied|could not be used", Replies: []scripted.Reply{
 			ledgerTo("Coder", "Compute 6*7."), ledgerSatisfied}},
-		{Name: "coder", System: "You are the Coder", Replies: []scripted.Reply{coder}},
+		{Name: "coder", System: "You are the Coder", Replies: coder},
 		{Name: "final", Match: "final answer", Replies: []scripted.Reply{scripted.Text("The answer is 42.")}},
 	}}
 }
@@ -295,14 +295,16 @@ func TestOTLPExportThroughTheBinary(t *testing.T) {
 
 // TestOTLPExportOnInterrupt sends Ctrl-C while the Coder's model call is
 // under way: m1 exits 130, and the spans, flushed on the way out, say
-// the run was cancelled.
+// the run was cancelled. `m1 resume` then traces the rest of the session
+// as a run of its own with the same session id.
 func TestOTLPExportOnInterrupt(t *testing.T) {
 	t.Parallel()
 	slow := scripted.Text("too late")
 	slow.Delay = 10 * time.Minute
-	srv := scripted.New(t, otelScenario(slow))
+	srv := scripted.New(t, otelScenario(slow, scripted.Text("6*7 = 42")))
 	recv := newOTLPReceiver(t)
-	cmd, out, errOut := m1Cmd(t, otelEnv(t, srv, recv), "--json", "--agents", "coder", "--work-dir", t.TempDir(), "What is 6*7?")
+	env := otelEnv(t, srv, recv)
+	cmd, out, errOut := m1Cmd(t, env, "--json", "--agents", "coder", "--work-dir", t.TempDir(), "What is 6*7?")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -333,5 +335,18 @@ func TestOTLPExportOnInterrupt(t *testing.T) {
 	steps := recv.named("invoke_agent Coder")
 	if len(steps) != 1 || steps[0].attrs["error.type"] != "cancelled" {
 		t.Errorf("Coder steps %v, want one, cancelled", steps)
+	}
+
+	cmd, out, errOut = m1Cmd(t, env, "resume", "--json", "--last")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("resume: %v\nstdout:\n%s\nstderr:\n%s", err, tail(out.String(), 2000), errOut)
+	}
+	runs = recv.named("invoke_workflow m1")
+	if len(runs) != 2 {
+		t.Fatalf("%d run spans after the resume, want 2", len(runs))
+	}
+	again := runs[1]
+	if again.attrs["m1.resumed"] != "true" || again.attrs["m1.status"] != "success" || again.attrs["m1.session.id"] != runs[0].attrs["m1.session.id"] {
+		t.Errorf("resumed run span %v, want resumed, success, the same session", again.attrs)
 	}
 }
