@@ -117,39 +117,36 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		redact = func(s string) string { return s }
 	}
 
-	var spanExp []sdktrace.SpanExporter
 	var readers []sdkmetric.Reader
 	if opts.Exporters != nil {
 		if opts.Exporters.Spans != nil {
-			spanExp = append(spanExp, opts.Exporters.Spans)
+			p.spanOut = append(p.spanOut, &spanGuard{SpanExporter: opts.Exporters.Spans, redact: redact, where: "the test's exporter"})
 		}
 		if opts.Exporters.Metrics != nil {
 			readers = append(readers, opts.Exporters.Metrics)
 		}
 	} else {
-		if spanExp, err = spanExporters(ctx, cfg, opts.Console); err != nil {
+		if p.spanOut, err = spanExporters(ctx, cfg, opts.Console, redact); err != nil {
 			return nil, err
 		}
-		exps, err := metricExporters(ctx, cfg, opts.Console)
-		if err != nil {
+		if p.metricOut, err = metricExporters(ctx, cfg, opts.Console); err != nil {
+			for _, g := range p.spanOut {
+				_ = g.Shutdown(ctx)
+			}
 			return nil, err
 		}
-		for _, e := range exps {
-			g := &metricGuard{Exporter: e.Exporter, where: e.where}
-			p.metricOut = append(p.metricOut, g)
+		for _, g := range p.metricOut {
 			readers = append(readers, sdkmetric.NewPeriodicReader(g))
 		}
 	}
 
-	if len(spanExp) > 0 {
+	if len(p.spanOut) > 0 {
 		limits := sdktrace.NewSpanLimits()
 		if p.content && limits.AttributeValueLengthLimit < 0 {
 			limits.AttributeValueLengthLimit = contentLimit
 		}
 		tpo := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithRawSpanLimits(limits)}
-		for _, e := range spanExp {
-			g := &spanGuard{SpanExporter: e, redact: redact, where: describe(e)}
-			p.spanOut = append(p.spanOut, g)
+		for _, g := range p.spanOut {
 			tpo = append(tpo, sdktrace.WithBatcher(g))
 		}
 		p.tp = sdktrace.NewTracerProvider(tpo...)
@@ -219,42 +216,40 @@ func version() string {
 	return "dev"
 }
 
-// describedMetricExporter is a metric exporter with where it sends, for
-// messages.
-type describedMetricExporter struct {
-	sdkmetric.Exporter
-	where string
-}
-
-func spanExporters(ctx context.Context, cfg config, console io.Writer) ([]sdktrace.SpanExporter, error) {
-	var out []sdktrace.SpanExporter
+// spanExporters makes the trace exporters cfg names, each behind a guard.
+func spanExporters(ctx context.Context, cfg config, console io.Writer, redact func(string) string) ([]*spanGuard, error) {
+	var out []*spanGuard
 	for _, name := range cfg.traces {
 		var e sdktrace.SpanExporter
 		var err error
+		where := "the console"
 		switch name {
 		case exporterConsole:
 			e, err = stdouttrace.New(stdouttrace.WithWriter(writerOrDiscard(console)))
 		case exporterOTLP:
 			t := cfg.tracesOTLP
+			where = t.protocol + " " + t.endpoint
 			if t.protocol == protocolGRPC {
 				e, err = otlptracegrpc.New(ctx, otlptracegrpc.WithEndpointURL(t.endpoint), otlptracegrpc.WithHeaders(t.headers))
 			} else {
 				e, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(t.endpoint), otlptracehttp.WithHeaders(t.headers))
 			}
-			if err == nil {
-				e = &namedExporter{SpanExporter: e, where: t.protocol + " " + t.endpoint}
-			}
 		}
 		if err != nil {
+			for _, g := range out {
+				_ = g.Shutdown(ctx)
+			}
 			return nil, fmt.Errorf("telemetry: %s trace exporter: %w", name, err)
 		}
-		out = append(out, e)
+		out = append(out, &spanGuard{SpanExporter: e, redact: redact, where: where})
 	}
 	return out, nil
 }
 
-func metricExporters(ctx context.Context, cfg config, console io.Writer) ([]describedMetricExporter, error) {
-	var out []describedMetricExporter
+// metricExporters makes the metric exporters cfg names, each behind a
+// guard.
+func metricExporters(ctx context.Context, cfg config, console io.Writer) ([]*metricGuard, error) {
+	var out []*metricGuard
 	for _, name := range cfg.metrics {
 		var e sdkmetric.Exporter
 		var err error
@@ -272,9 +267,12 @@ func metricExporters(ctx context.Context, cfg config, console io.Writer) ([]desc
 			}
 		}
 		if err != nil {
+			for _, g := range out {
+				_ = g.Shutdown(ctx)
+			}
 			return nil, fmt.Errorf("telemetry: %s metric exporter: %w", name, err)
 		}
-		out = append(out, describedMetricExporter{e, where})
+		out = append(out, &metricGuard{Exporter: e, where: where})
 	}
 	return out, nil
 }
@@ -284,19 +282,6 @@ func writerOrDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
-}
-
-// namedExporter carries where an OTLP exporter sends, for messages.
-type namedExporter struct {
-	sdktrace.SpanExporter
-	where string
-}
-
-func describe(e sdktrace.SpanExporter) string {
-	if n, ok := e.(*namedExporter); ok {
-		return n.where
-	}
-	return "the console"
 }
 
 // spanGuard is what the batch processor exports to. It removes secrets from
