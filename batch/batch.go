@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/m1-project/m1/agent"
 )
 
 // ErrInterrupted is what an Executor returns for a task it stopped because
@@ -114,6 +116,27 @@ type Options struct {
 	// Events receives every event; it is called from one goroutine at a
 	// time. Nil drops them.
 	Events func(Event)
+}
+
+// InfoFile keeps a batch's id in its folder.
+const InfoFile = "batch.json"
+
+// ID returns the id of the batch in folder out, made on first use. A
+// batch on Temporal names its workflows after it, so a rerun with the same
+// folder finds them.
+func ID(out string) (string, error) {
+	path := filepath.Join(out, InfoFile)
+	var info struct {
+		ID string `json:"id"`
+	}
+	if err := readJSONFile(path, &info); err == nil && info.ID != "" {
+		return info.ID, nil
+	}
+	info.ID = agent.NewID()[:12]
+	if err := writeJSONFile(path, info); err != nil {
+		return "", fmt.Errorf("write the batch's id: %w", err)
+	}
+	return info.ID, nil
 }
 
 // Run runs the tasks that have not ended yet with exec and writes each

@@ -103,7 +103,7 @@ func (l *Local) Execute(ctx context.Context, t Task, h Hooks) (Result, error) {
 			return r, err
 		}
 	}
-	if err := prepareWork(work, t.Files); err != nil {
+	if err := PrepareWork(work, t.Files); err != nil {
 		return Result{}, fmt.Errorf("prepare the work dir of task %s: %w", t.ID, err)
 	}
 	opts := l.Options
@@ -176,8 +176,8 @@ func outcome(ctx context.Context, out runner.Outcome, err error) (Result, error)
 	return r, nil
 }
 
-// prepareWork makes an empty work dir holding copies of files.
-func prepareWork(work string, files []string) error {
+// PrepareWork makes an empty work dir holding copies of files (or folders).
+func PrepareWork(work string, files []string) error {
 	if err := os.RemoveAll(work); err != nil {
 		return err
 	}

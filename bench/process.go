@@ -416,6 +416,9 @@ type sandbox struct {
 	config string
 	root   string
 	env    []string // more environment, KEY=VALUE
+	// noWorkDir leaves out --work-dir, for commands that take none (m1
+	// batch, m1 worker); they still run in the work dir.
+	noWorkDir bool
 }
 
 // tmpfs is a folder in memory on Linux.
@@ -454,11 +457,14 @@ func runM1(ctx context.Context, m1 string, sb sandbox, watchRSS bool, args ...st
 		"TMPDIR=" + filepath.Join(dir, "tmp"),
 	}
 	env = append(env, sb.env...)
-	pre := []string{"--work-dir", work}
+	var pre []string
+	if !sb.noWorkDir {
+		pre = []string{"--work-dir", work}
+	}
 	if sb.base != "" {
 		env = append(env, "OPENAI_BASE_URL="+sb.base, "OPENAI_API_KEY=bench-key", "M1_MODEL=scripted")
 	}
-	if sb.config != "" {
+	if sb.config != "" && !sb.noWorkDir {
 		cfg := filepath.Join(dir, "config.yaml")
 		if err := os.WriteFile(cfg, []byte(sb.config), 0o600); err != nil {
 			return runResult{}, err

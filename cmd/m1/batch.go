@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/m1-project/m1/batch"
 	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/runner"
+	"github.com/m1-project/m1/temporal"
 )
 
 // batchFlags are the flags of m1 batch: every run flag, applied to each
@@ -27,6 +29,12 @@ type batchFlags struct {
 	run      *runFlags
 	parallel int
 	out      string
+
+	// On Temporal:
+	conn      temporal.Connection
+	queue     string
+	heartbeat time.Duration
+	attempts  int
 }
 
 func newBatchCmd(f *factory) *cobra.Command {
@@ -62,6 +70,11 @@ The task file, results and scoring rules: docs/batch.md.`,
 	fl.IntVar(&o.parallel, "parallel", 0, "tasks to run at once (default: from this machine's cores and memory, shown at the start)")
 	fl.StringVar(&o.out, "out", "", "the batch's folder: results.jsonl, summary.json, each task's work dir (default: m1-batch-NAME, after the task file)")
 	cmd.Flag("json").Usage = "write the batch's events as JSON lines on stdout (schema: docs/batch.md)"
+	addTemporalFlags(cmd, &o.conn)
+	cmd.Flag("temporal").Usage = "run the tasks on m1 workers through the Temporal service at `HOST:PORT` (default $" + temporal.AddressEnv + "; without either the batch runs here)"
+	fl.StringVar(&o.queue, "queue", temporal.DefaultQueue, "with --temporal: the task queue the workers poll")
+	fl.DurationVar(&o.heartbeat, "heartbeat-timeout", temporal.DefaultHeartbeatTimeout, "with --temporal: how long a silent worker keeps a task before another takes it over")
+	fl.IntVar(&o.attempts, "attempts", temporal.DefaultAttempts, "with --temporal: attempts a task gets before it ends as failed (a lost worker's counts)")
 	return cmd
 }
 
@@ -99,6 +112,17 @@ func runBatch(ctx context.Context, f *factory, fl *pflag.FlagSet, o *batchFlags,
 	if out, err = filepath.Abs(out); err != nil {
 		return usageError{err}
 	}
+	if o.conn.Address == "" {
+		o.conn.Address = f.getenv(temporal.AddressEnv)
+	}
+	if o.conn.Address != "" {
+		return runBatchTemporal(ctx, f, fl, o, tasks, out)
+	}
+	for _, name := range []string{"queue", "heartbeat-timeout", "attempts", "namespace", "tls", "tls-cert-path", "tls-key-path", "tls-ca-path", "tls-server-name", "tls-disable-host-verification"} {
+		if fl.Changed(name) {
+			return usagef("--%s needs --temporal (or $%s): without it the batch runs on this machine", name, temporal.AddressEnv)
+		}
+	}
 	parallel, from := o.parallel, "--parallel"
 	if parallel == 0 {
 		parallel, from = batch.DefaultParallel()
@@ -108,6 +132,47 @@ func runBatch(ctx context.Context, f *factory, fl *pflag.FlagSet, o *batchFlags,
 	defer view.close()
 	sum, err := batch.Run(ctx, tasks, exec, batch.Options{Out: out, Parallel: parallel, ParallelFrom: from,
 		Mode: "local", Events: view.handle})
+	return batchExit(sum, err)
+}
+
+// runBatchTemporal submits the tasks as workflows and follows them.
+func runBatchTemporal(ctx context.Context, f *factory, fl *pflag.FlagSet, o *batchFlags, tasks []batch.Task, out string) error {
+	// Settings of this machine do not travel: each worker has its own.
+	for _, name := range []string{"config", "cache", "browser-path", "cdp", "allow-path"} {
+		if fl.Changed(name) {
+			return usagef("--%s applies to this machine only: give it to m1 worker on each worker machine", name)
+		}
+	}
+	if o.heartbeat < time.Second {
+		return usagef("--heartbeat-timeout must be at least 1s")
+	}
+	if o.attempts < 1 {
+		return usagef("--attempts must be at least 1")
+	}
+	o.conn.FromEnv(f.getenv)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("create the batch folder: %w", err)
+	}
+	id, err := batch.ID(out)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	c, err := o.conn.Dial(ctx, fmt.Sprintf("m1-batch-%d@%s", os.Getpid(), host), f.io.Err)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	exec := &temporal.Submitter{Client: c, Queue: o.queue, BatchID: id, Options: o.run.Options,
+		HeartbeatTimeout: o.heartbeat, Attempts: o.attempts}
+	ns := o.conn.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	view := newBatchView(f, o.run.JSON)
+	defer view.close()
+	sum, err := batch.Run(ctx, tasks, exec, batch.Options{Out: out, Parallel: o.parallel, Mode: "temporal",
+		Where: fmt.Sprintf("Temporal %s, namespace %s, queue %s", o.conn.Address, ns, o.queue), Events: view.handle})
 	return batchExit(sum, err)
 }
 
@@ -237,6 +302,9 @@ func (v *batchView) handle(e batch.Event) {
 		at := fmt.Sprintf("%d at once (%s)", b.Parallel, b.ParallelFrom)
 		if b.Mode != "local" {
 			at = "on " + b.Where
+			if b.Parallel > 0 {
+				at += fmt.Sprintf(", at most %d at once", b.Parallel)
+			}
 		}
 		fmt.Fprintf(errw, "m1 batch: %d tasks, %d to run%s, %s; results in %s\n", b.Tasks, b.ToRun,
 			ifSkipped(b.Skipped), at, console.Clean(b.Results))

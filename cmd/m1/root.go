@@ -105,7 +105,7 @@ then need the task as an argument or in --task-file.`,
 	cmd.Flags().BoolVar(&sampleConfig, "sample-config", false, "print a commented sample config file and exit")
 	opts.addFlags(cmd)
 	cmd.Flags().StringVar(&opts.TaskFile, "task-file", "", "read the task from `FILE` (- for stdin), for tasks too long for an argument")
-	cmd.AddCommand(newShowCmd(f), newSessionsCmd(f), newReadCmd(f), newResumeCmd(f), newDoctorCmd(f), newBatchCmd(f), newMCPCmd(f),
+	cmd.AddCommand(newShowCmd(f), newSessionsCmd(f), newReadCmd(f), newResumeCmd(f), newDoctorCmd(f), newBatchCmd(f), newWorkerCmd(f), newMCPCmd(f),
 		newVersionCmd(), newEnvironmentTopic(), newExitCodesTopic())
 	cmd.SetHelpCommand(newHelpCmd())
 	cmd.InitDefaultHelpCmd()
