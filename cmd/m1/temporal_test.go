@@ -234,7 +234,7 @@ func TestTemporalDevServer(t *testing.T) {
 		}
 		// The submitter has the key too; it must not send it anywhere.
 		bt := runBackground(t, append(workerEnv(filepath.Join(dir, "submitter"), srv.URL(), key), "M1_TEMPORAL_ADDRESS="+addr),
-			"batch", tasks, "--queue", queue, "--out", filepath.Join(dir, "kill-out"), "--heartbeat-timeout", "5s", "--agents", "coder", "--json")
+			"batch", tasks, "--queue", queue, "--out", filepath.Join(dir, "kill-out"), "--heartbeat-timeout", "8s", "--agents", "coder", "--json")
 
 		// Kill worker A once every task it took is in its second turn:
 		// the first is done and checkpointed.
