@@ -26,7 +26,7 @@ const (
 	batchOverheadTasks = 40                     // tasks of the overhead run
 	batchRateTasks     = 24                     // tasks of each throughput run
 	batchModelDelay    = 100 * time.Millisecond // the model's time per reply in the throughput runs
-	memoryTasks        = 4                      // tasks running at once in the memory runs
+	memoryTasks        = 8                      // tasks running at once in the memory runs
 )
 
 // batchFigures measures m1 batch and m1 worker against the scripted

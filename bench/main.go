@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -182,26 +183,37 @@ func show(path string, markdown bool, stdout io.Writer) error {
 // file in place of its earlier batch figures; the machine and date become
 // this run's.
 func runOnly(ctx context.Context, o options, res *results, started time.Time, stdout io.Writer, progress func(string, ...any)) error {
+	update := fmt.Sprintf("batch figures: %s, commit %s", res.Date, res.Commit)
+	if res.Dirty {
+		update += " (uncommitted changes)"
+	}
+	update += ", load " + res.Machine.Load
 	if b, err := os.ReadFile(o.out); err == nil {
+		// The file keeps its own date, commit and machine: they are its
+		// other figures'. The update says when these were taken.
 		var old results
 		if err := json.Unmarshal(b, &old); err != nil {
 			return fmt.Errorf("read %s: %w", o.out, err)
 		}
+		figures := res.Figures
+		*res = old
+		res.Figures = figures
 		for _, f := range old.Figures {
 			if f.Group != "batch" {
 				res.Figures = append(res.Figures, f)
 			}
 		}
+		res.Updates = slices.DeleteFunc(res.Updates, func(u string) bool { return strings.HasPrefix(u, "batch figures:") })
 	}
+	res.Updates = append(res.Updates, update)
 	res.add(batchFigures(ctx, o, progress)...)
 	res.sort()
-	res.Seconds = time.Since(started).Seconds()
 	if err := res.write(o.out); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout)
 	res.table(stdout, o.markdown)
-	fmt.Fprintf(stdout, "\nfigures written to %s (%.0f s)\n", o.out, res.Seconds)
+	fmt.Fprintf(stdout, "\nfigures written to %s (%.0f s)\n", o.out, time.Since(started).Seconds())
 	for _, f := range res.Figures {
 		if f.Group == "batch" && f.Status == statusError {
 			return errors.New("a batch measurement broke (listed above)")

@@ -24,12 +24,14 @@ const (
 
 // results is what bench/results.json holds.
 type results struct {
-	Date    string   `json:"date"`
-	Commit  string   `json:"commit"`
-	Dirty   bool     `json:"dirty"`
-	M1      string   `json:"m1_version"`
-	Machine machine  `json:"machine"`
-	Seconds float64  `json:"seconds"`
+	Date    string  `json:"date"`
+	Commit  string  `json:"commit"`
+	Dirty   bool    `json:"dirty"`
+	M1      string  `json:"m1_version"`
+	Machine machine `json:"machine"`
+	Seconds float64 `json:"seconds"`
+	// Updates say which figures were measured again since, by -only.
+	Updates []string `json:"updates,omitempty"`
 	Figures []Figure `json:"figures"`
 }
 

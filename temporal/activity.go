@@ -253,11 +253,15 @@ func (a *Activities) failure(ctx, runCtx context.Context, in TaskInput, err erro
 	cause := context.Cause(runCtx)
 	switch {
 	case errors.Is(cause, errCancelRequested):
-		return sdktemporal.NewNonRetryableApplicationError("task cancelled", ErrTypeCancelled, nil, hb.progress())
+		// Expected ends are benign: the SDK does not log them as errors.
+		return sdktemporal.NewApplicationErrorWithOptions("task cancelled", ErrTypeCancelled, sdktemporal.ApplicationErrorOptions{
+			NonRetryable: true, Details: []any{hb.progress()}, Category: sdktemporal.ApplicationErrorCategoryBenign})
 	case errors.Is(cause, errWorkerStopping):
-		return sdktemporal.NewApplicationError("the worker stopped in the middle of the task; another goes on from its last turn", ErrTypeWorkerStopped)
+		return sdktemporal.NewApplicationErrorWithOptions("the worker stopped in the middle of the task; another goes on from its last turn",
+			ErrTypeWorkerStopped, sdktemporal.ApplicationErrorOptions{Category: sdktemporal.ApplicationErrorCategoryBenign})
 	case errors.Is(cause, errAttemptGone):
-		return sdktemporal.NewApplicationError(errAttemptGone.Error(), ErrTypeWorkerStopped)
+		return sdktemporal.NewApplicationErrorWithOptions(errAttemptGone.Error(), ErrTypeWorkerStopped,
+			sdktemporal.ApplicationErrorOptions{Category: sdktemporal.ApplicationErrorCategoryBenign})
 	case errors.Is(ctx.Err(), context.Canceled):
 		// The SDK cancelled the run (a cancellation it heard of, or a
 		// worker that stopped too slowly): it reports this as a

@@ -2,6 +2,7 @@ package temporal
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -41,7 +42,7 @@ rules:
       - content: '{"is_request_satisfied": {"reason": "done", "answer": true}, "is_in_loop": {"reason": "no", "answer": false}, "is_progress_being_made": {"reason": "x", "answer": true}, "next_speaker": {"reason": "x", "answer": "Coder"}, "instruction_or_question": {"reason": "x", "answer": "none"}}'
   - name: coder
     system: You are the Coder
-    replies: [{content: "6*7 = 42"}]
+    replies: [{content: "6*7 = 42, and the key here is ` + testKey + `"}]
   - name: final
     match: final answer
     replies: [{content: "FINAL ANSWER: 42"}]
@@ -163,8 +164,14 @@ func TestRunTaskHeartbeatsEveryTurn(t *testing.T) {
 			if err != nil || len(cp.Orchestrator) == 0 {
 				t.Fatalf("checkpoint of turn %d: %v", p.Turn, err)
 			}
-			if strings.Contains(string(cp.Orchestrator), testKey) {
-				t.Fatalf("the key is in a checkpoint")
+			// The Coder said the key; the checkpoint holds what it said,
+			// redacted.
+			all, _ := json.Marshal(cp)
+			if strings.Contains(string(all), testKey) {
+				t.Fatalf("the key is in the checkpoint of turn %d", p.Turn)
+			}
+			if p.Turn >= 1 && !strings.Contains(string(all), "6*7 = 42, and the key here is [redacted]") {
+				t.Fatalf("the checkpoint of turn %d lacks the Coder's reply", p.Turn)
 			}
 			turns[p.Turn] = true
 		}

@@ -131,7 +131,7 @@ func TestWorkflowDoesNotRetryARefusal(t *testing.T) {
 // next heartbeat, stops and reports where it got to; the workflow ends
 // cancelled with that progress, for a later run to go on from. (The SDK's
 // test environment cancels an activity without waiting for it, so the run
-// here reports at once; docs/batch.md's dev server test covers the wait.)
+// here reports at once; cmd/m1's dev server test covers the wait.)
 func TestWorkflowCancelledKeepsTheProgress(t *testing.T) {
 	t.Parallel()
 	env := workflowEnv(t, func(ctx context.Context, in TaskInput) (Output, error) {

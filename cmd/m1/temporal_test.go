@@ -257,6 +257,32 @@ func TestTemporalDevServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.wait(t, 10*time.Second)
+		// Temporal holds the killed worker's last checkpoint of each task
+		// (its turn-1 work) for the next attempt, and no key in it.
+		batchID := readBatchID(t, filepath.Join(dir, "kill-out"))
+		checked := 0
+		for _, id := range onA {
+			d, err := dev.Client().DescribeWorkflowExecution(context.Background(), "m1-"+batchID+"-"+id, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pending := d.GetPendingActivities()
+			if len(pending) != 1 {
+				continue // already finished on the other worker
+			}
+			b, err := protojson.Marshal(pending[0].GetHeartbeatDetails())
+			if err != nil {
+				t.Fatal(err)
+			}
+			leak, control := scanBytes(b, key, id+" computed")
+			if leak != "" || !control {
+				t.Errorf("task %s: the checkpoint Temporal holds: key found %q, turn 1 found %v", id, leak, control)
+			}
+			checked++
+		}
+		if checked == 0 {
+			t.Error("no task of the killed worker was still waiting for another: nothing checked")
+		}
 
 		if code := bt.wait(t, 4*time.Minute); code != 0 {
 			t.Fatalf("batch exit %d\nstdout:\n%s\nstderr:\n%s\nworker B:\n%s%s", code, bt.out, bt.err, b.out, b.err)
@@ -291,26 +317,20 @@ func TestTemporalDevServer(t *testing.T) {
 			t.Errorf("no batch_end event:\n%s", bt.out)
 		}
 
-		// Nothing in Temporal's history holds the key; the checkpoints it
-		// holds are read (the control: a Coder reply found inside one).
-		batchID := readBatchID(t, filepath.Join(dir, "kill-out"))
-		found := false
+		// Nothing in Temporal's history holds the key (T1's answer said
+		// it; the control: the answer itself is found).
 		for _, id := range ids {
 			h := history(t, dev.Client(), "m1-"+batchID+"-"+id)
-			leak, control := scanHistory(t, h, key, "checked "+id)
-			if leak != "" {
-				t.Errorf("workflow of task %s: the key is in its history: %s", id, leak)
+			leak, control := scanHistory(t, h, key, "FINAL ANSWER: ")
+			if leak != "" || !control {
+				t.Errorf("workflow of task %s: key found in its history %q; answer found %v", id, leak, control)
 			}
-			found = found || control
 			// The workflow replays deterministically from its history.
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflowWithOptions(temporal.TaskWorkflow, workflow.RegisterOptions{Name: temporal.WorkflowName})
 			if err := replayer.ReplayWorkflowHistory(nil, h); err != nil {
 				t.Errorf("replay the workflow of task %s: %v", id, err)
 			}
-		}
-		if !found {
-			t.Error("no checkpoint found in the killed tasks' histories: the scan reads nothing")
 		}
 	})
 
@@ -346,9 +366,21 @@ func TestTemporalDevServer(t *testing.T) {
 				t.Fatalf("workflow of %s after Ctrl-C: %v %v", id, d.GetWorkflowExecutionInfo().GetStatus(), err)
 			}
 		}
+		cancelled := regexp.MustCompile(`task U\d attempt 1 cancelled session`)
 		waitFor(t, 30*time.Second, "the worker to report the cancellations", func() bool {
-			return strings.Count(w.out.String(), " cancelled ") == 2
+			return len(cancelled.FindAllString(w.out.String(), -1)) == 2
 		})
+		if strings.Contains(w.err.String(), "level=ERROR") {
+			t.Errorf("the worker logged an expected cancellation as an error:\n%s", w.err)
+		}
+		// The cancelled workflows hold the tasks' checkpoints (the control)
+		// and no key.
+		for _, id := range ids {
+			leak, control := scanHistory(t, history(t, dev.Client(), "m1-"+batchID+"-"+id), key, id+" computed")
+			if leak != "" || !control {
+				t.Errorf("cancelled workflow of %s: key found %q, checkpoint found %v", id, leak, control)
+			}
+		}
 
 		bt = runBackground(t, workerEnv(filepath.Join(dir, "submitter"), srv.URL(), key), args...)
 		if code := bt.wait(t, 2*time.Minute); code != 0 {
@@ -409,6 +441,11 @@ func scanHistory(t *testing.T, h *historypb.History, secret, control string) (st
 	if err != nil {
 		t.Fatal(err)
 	}
+	return scanBytes(b, secret, control)
+}
+
+// scanBytes is scanHistory's search in b.
+func scanBytes(b []byte, secret, control string) (string, bool) {
 	found := false
 	var leak string
 	var scan func(b []byte, depth int)
