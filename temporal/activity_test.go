@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
@@ -100,8 +101,18 @@ func newMachine(t *testing.T, srv *scripted.Server) *machine {
 // the first).
 func (m *machine) run(t *testing.T, in TaskInput, prev *Progress) (Output, error) {
 	t.Helper()
+	return m.runWith(t, in, prev, nil)
+}
+
+// runWith is run with the worker's stop channel.
+func (m *machine) runWith(t *testing.T, in TaskInput, prev *Progress, stop chan struct{}) (Output, error) {
+	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
+	if stop != nil {
+		env.SetWorkerStopChannel(stop)
+	}
+	env.SetTestTimeout(5 * time.Minute)
 	env.RegisterActivityWithOptions(m.acts.RunTask, activity.RegisterOptions{Name: ActivityName})
 	if prev != nil {
 		env.SetHeartbeatDetails(*prev)
@@ -305,5 +316,30 @@ func TestRunTaskRefusesTheLocalExecutor(t *testing.T) {
 	}
 	if len(srv.Requests()) != 0 {
 		t.Fatal("a refused task ran")
+	}
+}
+
+// A worker that shuts down stops its task at the next step; the error
+// says another worker goes on, and the progress Temporal has is the last
+// checkpoint.
+func TestRunTaskStopsWithTheWorker(t *testing.T) {
+	t.Parallel()
+	sc := parse(t, strings.Replace(twoTurns, `    replies: [{content: "6*7 = 42`, `    replies: [{delay: 5m, content: "6*7 = 42`, 1))
+	srv := scripted.New(t, sc)
+	m := newMachine(t, srv)
+	stop := make(chan struct{})
+	go func() {
+		for count(srv, "coder") == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		close(stop)
+	}()
+	_, err := m.runWith(t, taskInput(), nil, stop)
+	var app *sdktemporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != ErrTypeWorkerStopped || app.NonRetryable() {
+		t.Fatalf("err = %v", err)
+	}
+	if last := m.rec.last(); last.SessionID == "" || last.Status != agent.StatusCancelled {
+		t.Fatalf("last progress %+v", last)
 	}
 }

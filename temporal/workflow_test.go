@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	sdktemporal "go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/m1-project/m1/agent"
@@ -21,6 +22,11 @@ func workflowEnv(t *testing.T, act func(context.Context, TaskInput) (Output, err
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	// A loaded machine (the race detector, other builds) can take longer
+	// than the SDK's defaults to run a workflow task; a slow one is not a
+	// deadlock or a hang here.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
+	env.SetTestTimeout(5 * time.Minute)
 	env.RegisterWorkflowWithOptions(TaskWorkflow, workflow.RegisterOptions{Name: WorkflowName})
 	env.RegisterActivityWithOptions(act, activity.RegisterOptions{Name: ActivityName})
 	return env
@@ -158,7 +164,6 @@ func TestWorkflowCancelledBeforeItRanKeepsItsResume(t *testing.T) {
 		<-ctx.Done()
 		return Output{}, ctx.Err()
 	})
-	env.SetTestTimeout(time.Minute)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 100*time.Millisecond)
 	env.ExecuteWorkflow(WorkflowName, TaskInput{ID: "t1", Prompt: "p", Resume: &Progress{SessionID: "s0", Turn: 5, Checkpoint: []byte("old")}})
 	var canceled *sdktemporal.CanceledError

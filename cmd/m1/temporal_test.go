@@ -212,7 +212,8 @@ func workerEnv(dir, url, key string) []string {
 // finishes them from their last completed turn: six of six succeed, no
 // task is started over or answered twice, and the API key is nowhere in
 // Temporal's history. Then a batch stopped with Ctrl-C cancels its
-// workflows, and its rerun goes on from where they stopped.
+// workflows, and its rerun goes on from where they stopped; and a task
+// that keeps failing ends as error after --attempts attempts.
 func TestTemporalDevServer(t *testing.T) {
 	cliPath := temporalCLI(t)
 	_ = cliPath
@@ -399,6 +400,43 @@ func TestTemporalDevServer(t *testing.T) {
 				t.Errorf("task %s: facts %d, first turn %d, second turn %d, final %d requests; want 1, 1, 2, 1",
 					id, n["facts-"+id], n["coder1-"+id], n["coder2-"+id], n["final-"+id])
 			}
+		}
+
+		// Ctrl-C stops a worker cleanly.
+		if err := w.cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if code := w.wait(t, time.Minute); code != 0 {
+			t.Errorf("worker exit %d after Ctrl-C:\n%s", code, w.err)
+		}
+	})
+
+	t.Run("task that keeps failing", func(t *testing.T) {
+		ids := []string{"F1", "F2"}
+		sc := slowTasks(key, ids, 0, false, "")
+		sc.Rules = append([]scripted.Rule{{Name: "broken-F1", Any: "Task F1:", Replies: []scripted.Reply{scripted.Fault(400, "this request is not valid")}}}, sc.Rules...)
+		srv := scripted.New(t, sc)
+		tasks := filepath.Join(dir, "fail.jsonl")
+		writeTasks(t, tasks, ids)
+		w := runBackground(t, workerEnv(filepath.Join(dir, "machine-d"), srv.URL(), key), "worker", "--temporal", addr, "--queue", "fail", "--parallel", "2")
+		waitFor(t, time.Minute, "the worker to start", func() bool { return strings.Contains(w.err.String(), "taking tasks") })
+		bt := runBackground(t, workerEnv(filepath.Join(dir, "submitter"), srv.URL(), key),
+			"batch", tasks, "--temporal", addr, "--queue", "fail", "--out", filepath.Join(dir, "fail-out"), "--attempts", "2", "--agents", "coder")
+		if code := bt.wait(t, 2*time.Minute); code != exitRuntime {
+			t.Fatalf("batch exit %d, want %d\n%s\n%s", code, exitRuntime, bt.out, bt.err)
+		}
+		res := readResults(t, filepath.Join(dir, "fail-out", batch.ResultsFile))
+		if r := res["F1"]; r.Status != "error" || r.Attempts != 2 || !strings.Contains(r.Error, "HTTP 400") || !strings.Contains(r.Error, "this request is not valid") {
+			t.Errorf("failing task: %+v", r)
+		}
+		if r := res["F2"]; r.Status != "success" {
+			t.Errorf("the other task: %+v", r)
+		}
+		if n := rules(srv)["broken-F1"]; n != 2 {
+			t.Errorf("the failing task ran %d times, want 2 (--attempts 2)", n)
+		}
+		if !strings.Contains(bt.out.String(), "✗ F1  error") || !strings.Contains(bt.out.String(), "tasks     2: 1 success, 1 error") {
+			t.Errorf("batch output:\n%s", bt.out)
 		}
 	})
 }
