@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,25 @@ func TestMakeDemo(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "832040") || !strings.Contains(string(out), "status  success") {
 		t.Errorf("the demo run did not succeed:\n%s", out)
+	}
+	// Into a pipe the answer is printed once, as the model wrote it.
+	if n := strings.Count(string(out), "The 30th Fibonacci number is **832040**"); n != 1 {
+		t.Errorf("the final answer is printed %d times into a pipe, want once as written:\n%s", n, out)
+	}
+	// The demo sets no -ldflags: --version comes from what the Go
+	// toolchain recorded, the commit when it built in a git checkout.
+	version, err := exec.Command(filepath.Join(bin, "m1"), "--version").Output()
+	if err != nil {
+		t.Fatalf("m1 --version: %v", err)
+	}
+	want := "m1 version dev"
+	if info, err := exec.Command("go", "version", "-m", filepath.Join(bin, "m1")).Output(); err == nil {
+		if m := regexp.MustCompile(`vcs\.revision=([0-9a-f]{12})`).FindSubmatch(info); m != nil {
+			want = "m1 version dev (commit " + string(m[1])
+		}
+	}
+	if !strings.HasPrefix(string(version), want) {
+		t.Errorf("m1 --version = %q, want it to start with %q", version, want)
 	}
 	// The session the run printed is the one show --last finds: it did not
 	// vanish with a temporary folder.
