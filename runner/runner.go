@@ -14,6 +14,7 @@ import (
 
 	"github.com/m1-project/m1/agent"
 	"github.com/m1-project/m1/config"
+	"github.com/m1-project/m1/console"
 	"github.com/m1-project/m1/orchestrator"
 	"github.com/m1-project/m1/session"
 	"github.com/m1-project/m1/telemetry"
@@ -105,7 +106,8 @@ func (e *Env) getenv(k string) string {
 
 func (e *Env) warnf(format string, args ...any) {
 	if e.Stderr != nil {
-		fmt.Fprintf(e.Stderr, "m1: warning: "+format+"\n", args...)
+		// A warning may quote a config's key or another program's error.
+		fmt.Fprintln(e.Stderr, "m1: warning: "+console.Clean(fmt.Sprintf(format, args...)))
 	}
 }
 

@@ -170,7 +170,7 @@ func runDoctor(ctx context.Context, f *factory, opts *runFlags, asJSON, probe bo
 		return usagef("not ready: %s failed (see the hints above)", strings.Join(failed, ", "))
 	}
 	if !asJSON {
-		fmt.Fprintf(f.io.Out, "\nready: m1 can run with --agents %s\n", strings.Join(opts.Agents, ","))
+		fmt.Fprintf(f.io.Out, "\nready: m1 can run with --agents %s\n", console.Clean(strings.Join(opts.Agents, ",")))
 	}
 	return nil
 }
@@ -774,6 +774,15 @@ func printChecks(s *console.Streams, checks []check) {
 	}
 	symbols := map[string]string{checkOK: "✓", checkWarn: "!", checkFail: "✗", checkSkip: "-"}
 	bold, dim := r.NewStyle().Bold(true), r.NewStyle().Faint(true)
+	// A check quotes a config's model name, a server's error body or
+	// another program's output: escaped before styling, so none of it
+	// reaches the terminal raw and m1's own colours stay colours.
+	clean := make([]check, len(checks))
+	for i, c := range checks {
+		c.Name, c.Message, c.Hint = console.Clean(c.Name), console.Clean(c.Message), console.Clean(c.Hint)
+		clean[i] = c
+	}
+	checks = clean
 	width := 0
 	for _, c := range checks {
 		width = max(width, len(c.Name))
