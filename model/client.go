@@ -84,4 +84,8 @@ type Response struct {
 	// Cached is true when the answer came from the on-disk cache; its
 	// usage is then zero, since nothing was spent.
 	Cached bool
+
+	// seen names the rows of Quirks whose reply shapes were normalised
+	// away, for Probe to report.
+	seen []string
 }

@@ -31,6 +31,16 @@ type rawReply struct {
 	// model and id are the answering model and the reply's id, as the
 	// server names them.
 	model, id string
+	// seen names the rows of Quirks whose reply shapes this reply had,
+	// for m1 doctor --probe to report.
+	seen []string
+}
+
+// saw records that the reply had the shape of the row named q.
+func (r *rawReply) saw(q string) {
+	if !slices.Contains(r.seen, q) {
+		r.seen = append(r.seen, q)
+	}
 }
 
 type rawCall struct {
@@ -42,6 +52,9 @@ func normalize(r rawReply, sh *shaped) *Response {
 	resp := &Response{FinishReason: r.finish, Model: r.model, ID: r.id}
 	content, think := SplitThink(r.content)
 	resp.Reasoning = joinNonEmpty(r.reasoning, think)
+	if think != "" {
+		r.saw("r1-think")
+	}
 	own := func(name string) string {
 		if n, ok := sh.names[name]; ok {
 			return n
@@ -53,6 +66,7 @@ func normalize(r rawReply, sh *shaped) *Response {
 		if id == "" {
 			// Gemini's endpoint, LM Studio and llama.cpp send "" (empty-ids);
 			// echoed back so, the call has no id at all.
+			r.saw("empty-ids")
 			id = localID(fmt.Sprint(content, i, rc.name, rc.args))
 		}
 		resp.ToolCalls = append(resp.ToolCalls, openai.ToolCall{
@@ -63,6 +77,9 @@ func normalize(r rawReply, sh *shaped) *Response {
 	if len(resp.ToolCalls) == 0 && len(sh.offered) > 0 {
 		calls, rest, cut := textToolCalls(content, sh.offered, own)
 		if len(calls) > 0 || cut {
+			if len(calls) > 0 {
+				r.saw("text-tool-calls")
+			}
 			resp.ToolCalls, content = calls, rest
 			if len(calls) > 0 && (resp.FinishReason == "stop" || resp.FinishReason == "") {
 				resp.FinishReason = string(openai.FinishReasonToolCalls)
@@ -73,6 +90,7 @@ func normalize(r rawReply, sh *shaped) *Response {
 	if resp.FinishReason == "" {
 		resp.FinishReason = FinishUnknown
 	}
+	resp.seen = r.seen
 	if u := r.usage; u != nil {
 		resp.Usage.PromptTokens, resp.Usage.CompletionTokens = u.PromptTokens, u.CompletionTokens
 		if u.PromptTokensDetails != nil {
@@ -251,6 +269,7 @@ func decodeReply(body []byte) (rawReply, error) {
 	}
 	raw := rawReply{usage: r.Usage, model: r.Model, id: r.ID}
 	raw.content, raw.reasoning = contentText(ch.Message.Content)
+	raw.sawParts(ch.Message)
 	raw.reasoning = joinNonEmpty(joinNonEmpty(ch.Message.ReasoningContent, reasoningText(ch.Message.Reasoning)), raw.reasoning)
 	if raw.content == "" && ch.Message.Refusal != "" {
 		raw.content = ch.Message.Refusal
@@ -262,4 +281,21 @@ func decodeReply(body []byte) (rawReply, error) {
 		raw.finish = *ch.FinishReason
 	}
 	return raw, nil
+}
+
+// sawParts records the shapes of a message or stream delta that differ
+// from OpenAI's: content as typed parts, thinking in its own field,
+// arguments as an object.
+func (r *rawReply) sawParts(m wireReplyMsg) {
+	if c := bytes.TrimSpace(m.Content); len(c) > 0 && c[0] == '[' {
+		r.saw("content-parts")
+	}
+	if m.ReasoningContent != "" || reasoningText(m.Reasoning) != "" {
+		r.saw("reasoning-content")
+	}
+	for _, tc := range m.ToolCalls {
+		if a := bytes.TrimSpace(tc.Function.Arguments); len(a) > 0 && a[0] == '{' {
+			r.saw("args-as-object")
+		}
+	}
 }

@@ -19,6 +19,8 @@ const (
 	ProbeJSONObject = "json_object"
 	ProbeTools      = "tools"
 	ProbeVision     = "image"
+	// ProbeStream is a streamed chat, as the Coder streams its replies.
+	ProbeStream = "stream"
 )
 
 // ProbeResult is what one tiny real request found out about a capability.
@@ -37,6 +39,13 @@ type ProbeResult struct {
 	Status int
 	// Fallback says what a run does about a refusal.
 	Fallback string
+	// Fatal is set when a run cannot adapt to the refusal: the capability
+	// is lost (tools refused, a used-up quota, nothing left to change).
+	Fatal bool
+	// Seen names the rows of Quirks whose reply shapes an accepted
+	// request's answer had (a think block, arguments as an object, ...),
+	// which a run reads as OpenAI's.
+	Seen []string
 	// Err is a failure that is not a refusal (no answer, a bad key).
 	Err error
 }
@@ -100,10 +109,17 @@ func Probe(ctx context.Context, c Client, want ...string) []ProbeResult {
 			p.skip(ProbeJSONObject, "model_info says no json output")
 		}
 	}
+	if wants(ProbeStream) {
+		p.probeStream(ctx, ProbeStream, Request{Messages: hi})
+	}
 	if wants(ProbeTools) {
 		if info.FunctionCalling {
+			// A tool without parameters, as the FileSurfer's page_up is:
+			// templates that need "properties" refuse it unless m1 sends
+			// them (hermes-null-properties).
 			tool := Tool("probe_ok", "Say that the probe worked.", struct{}{})
-			p.probe(ctx, ProbeTools, Request{Messages: hi, Tools: []openai.Tool{tool}, ToolChoice: "auto"}, nil)
+			call := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: "Call the tool probe_ok."}}
+			p.probe(ctx, ProbeTools, Request{Messages: call, Tools: []openai.Tool{tool}, ToolChoice: "auto"}, nil)
 		} else {
 			p.skip(ProbeTools, "model_info says no function calling")
 		}
@@ -134,9 +150,46 @@ func (p *prober) probe(ctx context.Context, name string, req Request, set func(*
 	if set != nil {
 		set(&cp)
 	}
-	r := p.c.probeOne(ctx, name, req, cp)
+	r := p.c.probeOne(ctx, name, req, cp, false)
 	p.out = append(p.out, r)
+	if q := quirkNamed(r.Quirk); q != nil && requestWide(q.step) {
+		// Refused for a setting every request carries (max_tokens, a
+		// temperature): a run changes it for good, so the probes do too,
+		// and this capability is asked again as a run would ask it.
+		st := capState{c: p.start}
+		if st.stepDown(q, r.Said) != "" {
+			p.start = st.c
+			return p.probe(ctx, name, req, set)
+		}
+	}
 	return r
+}
+
+// requestWide reports whether a step changes a setting of every request,
+// not one capability.
+func requestWide(s step) bool {
+	return s == stepMaxCompletion || s == stepTemperatureOff || s == stepParallelOff
+}
+
+// quirkNamed is the row of Quirks named name, or nil.
+func quirkNamed(name string) *Quirk {
+	for i := range Quirks {
+		if Quirks[i].Name == name {
+			return &Quirks[i]
+		}
+	}
+	return nil
+}
+
+// probeStream probes a streamed call as a run makes it (with
+// stream_options where the client sends them), unless the client has
+// learnt the server never streams.
+func (p *prober) probeStream(ctx context.Context, name string, req Request) {
+	if !p.start.stream {
+		p.skip(name, "the client does not stream to this server")
+		return
+	}
+	p.out = append(p.out, p.c.probeOne(ctx, name, req, p.start, true))
 }
 
 func (p *prober) skip(name, why string) {
@@ -148,7 +201,7 @@ func (p *prober) skip(name, why string) {
 const probeCap = 16
 
 // probeOne sends req shaped with cp, once, and reads the answer.
-func (c *client) probeOne(ctx context.Context, name string, req Request, cp caps) ProbeResult {
+func (c *client) probeOne(ctx context.Context, name string, req Request, cp caps, stream bool) ProbeResult {
 	r := ProbeResult{Capability: name}
 	n := probeCap
 	if c.reasoningModel() {
@@ -159,25 +212,47 @@ func (c *client) probeOne(ctx context.Context, name string, req Request, cp caps
 		r.Err = err
 		return r
 	}
-	body, err := sh.body(false, cp)
+	body, err := sh.body(stream, cp)
 	if err != nil {
 		r.Err = err
 		return r
 	}
-	_, err = c.attempt(ctx, sh, body, false, nil)
+	resp, err := c.attempt(ctx, sh, body, stream, nil)
 	if err == nil {
-		r.OK = true
+		r.OK, r.Seen = true, resp.seen
+		if resp.FinishReason == finishLength {
+			r.Seen = append(r.Seen, "llamacpp-length")
+		}
 		return r
 	}
 	e := c.classify(err)
 	e.Attempts = 1
+	if e.rateLimit {
+		// A run waits as the server says; the probe does not.
+		r.Quirk, r.Said, r.Status = "azure-rate-limit", e.Said(), e.StatusCode
+		r.Fallback = "a run waits as long as the server asks (up to five minutes of waits in all) and sends it again"
+		if e.wait > 0 {
+			r.Fallback = fmt.Sprintf("a run waits the %s the server asks (up to five minutes of waits in all) and sends it again", e.wait)
+		}
+		return r
+	}
 	if e.quirk == nil {
 		r.Err = e
 		return r
 	}
 	r.Quirk, r.Said, r.Status = e.quirk.Name, e.Said(), e.StatusCode
 	r.Fallback = probeFallback(name, e.quirk)
+	r.Fatal = e.quirk.step == stepToolsOff || e.quirk.step == stepQuota || e.quirk.step == stepFinal
 	return r
+}
+
+// SeenNote says how a run reads a reply shape that differs from OpenAI's,
+// named by its row of Quirks.
+func SeenNote(quirk string) string {
+	if q := quirkNamed(quirk); q != nil {
+		return q.Handling
+	}
+	return ""
 }
 
 // probeFallback says what a run does when a capability is refused.
@@ -204,6 +279,11 @@ func probeFallback(capability string, q *Quirk) string {
 		return "a run asks for the ledger by the prompt alone"
 	case ProbeVision:
 		return "a run turns vision off for this model and sends text only"
+	case ProbeStream:
+		if q.step == stepStreamOptionsOff {
+			return "a run streams without stream_options (usage is then estimated)"
+		}
+		return "a run turns streaming off for this model"
 	case ProbeRoles:
 		return "a run merges same-role turns and starts with a user turn"
 	}

@@ -76,6 +76,7 @@ func (c *client) readStream(body io.Reader, idle *time.Timer, sink *deltaSink) (
 						continue
 					}
 					d, th := contentText(ch.Delta.Content)
+					raw.sawParts(ch.Delta)
 					th = th + ch.Delta.ReasoningContent + reasoningText(ch.Delta.Reasoning)
 					reasoning.WriteString(th)
 					if d != "" {
@@ -105,6 +106,9 @@ func (c *client) readStream(body io.Reader, idle *time.Timer, sink *deltaSink) (
 	}
 	if !done && raw.finish == "" {
 		return raw, errStreamCut
+	}
+	if raw.finish == "" {
+		raw.saw("stream-no-finish")
 	}
 	raw.content, raw.reasoning = content.String(), reasoning.String()
 	for _, tc := range calls {

@@ -297,7 +297,9 @@ func endpointCheck(ctx context.Context, cfg *config.Config, s *modelServer, name
 	c := check{Name: "model endpoint", Status: checkOK}
 	ctx, cancel := context.WithTimeout(ctx, doctorModelTimeout)
 	defer cancel()
-	ids, err := model.ListModels(ctx, s.ep)
+	// The role's options carry its credentials: an Entra ID token source
+	// for an Azure resource whose key authentication is off.
+	ids, err := model.ListModels(ctx, s.ep, cfg.ModelOptions(s.roles[0])...)
 	if err != nil {
 		c.Status = checkFail
 		if isStatus(err, 404) {
@@ -359,13 +361,23 @@ func modelErrorHint(cfg *config.Config, ep model.Endpoint, err error) string {
 	var dnsErr *net.DNSError
 	switch {
 	case errors.Is(err, model.ErrAuth):
-		return keyHint(cfg, ep)
+		return cmp.Or(entraHint(err), keyHint(cfg, ep))
 	case errors.Is(err, syscall.ECONNREFUSED), errors.As(err, &dnsErr), errors.Is(err, context.DeadlineExceeded):
 		return "start the model server, or fix " + base
 	case isStatus(err, 404):
 		return "check " + base + ": OpenAI-compatible servers usually end in /v1"
 	}
 	return "check " + base
+}
+
+// entraHint is the hint for an Azure resource whose key authentication is
+// off, which takes only Entra ID tokens (real-model.md row 17); "" for any
+// other error.
+func entraHint(err error) string {
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "key based authentication is disabled") {
+		return ""
+	}
+	return "this resource takes only Entra ID tokens: set AZURE_OPENAI_AD_TOKEN (or azure_ad_token), or azure_ad_token_provider in the config to get one from `az account get-access-token`"
 }
 
 // keyHint names where the key for ep comes from.
@@ -451,7 +463,9 @@ func probeNeeds(role string) []string {
 	case config.RoleOrchestrator:
 		return []string{model.ProbeRoles, model.ProbeJSONSchema, model.ProbeVision}
 	case config.RoleCoder:
-		return []string{model.ProbeRoles, model.ProbeVision}
+		// The Coder streams its reply when the console shows it as it
+		// comes.
+		return []string{model.ProbeRoles, model.ProbeStream, model.ProbeVision}
 	}
 	return []string{model.ProbeTools, model.ProbeVision}
 }
@@ -483,13 +497,21 @@ func probeChecks(role string, results []model.ProbeResult) []check {
 			c.Status, c.Message = checkSkip, r.Capability+": skipped, "+r.Skipped
 		case r.OK:
 			c.Message = r.Capability + ": accepted"
+			// A reply shaped unlike OpenAI's is read all the same; say
+			// how, so a surprise in a run's transcript is explained.
+			var notes []string
+			for _, q := range r.Seen {
+				notes = append(notes, model.SeenNote(q)+" ["+q+"]")
+			}
+			c.Hint = strings.Join(notes, "; ")
 		case r.Err != nil:
 			c.Status, c.Message = checkFail, r.Capability+": "+model.Cause(r.Err)
+			c.Hint = entraHint(r.Err)
 		default:
 			c.Status = checkWarn
 			c.Message = fmt.Sprintf("%s: refused (HTTP %d) %q", r.Capability, r.Status, r.Said)
 			c.Hint = r.Fallback + " [" + r.Quirk + "]"
-			if r.Capability == model.ProbeChat || (r.Capability == model.ProbeTools && agent != "") || strings.HasPrefix(r.Fallback, "none") {
+			if r.Fatal && (r.Capability == model.ProbeChat || r.Capability == model.ProbeTools && agent != "" || strings.HasPrefix(r.Fallback, "none")) {
 				c.Status = checkFail
 			}
 		}
