@@ -74,3 +74,17 @@ func completeFlagValues(c *cobra.Command) {
 		}
 	}
 }
+
+// shellRequired makes `m1 completion` without a shell, or with a mistyped
+// one (`m1 completion bsh`), a usage error that names the shells, as any
+// other command's mistake is, instead of cobra's help and exit 0 (which a
+// script sourcing the output would take for a completion script).
+func shellRequired(root *cobra.Command) {
+	c, _, err := root.Find([]string{"completion"})
+	if err != nil || c == root {
+		return
+	}
+	c.RunE = func(c *cobra.Command, args []string) error {
+		return usagef("name the shell: m1 completion bash|zsh|fish|powershell (see m1 completion --help)")
+	}
+}

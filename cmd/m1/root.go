@@ -110,6 +110,7 @@ then need the task as an argument or in --task-file.`,
 	cmd.SetHelpCommand(newHelpCmd())
 	cmd.InitDefaultHelpCmd()
 	cmd.InitDefaultCompletionCmd()
+	shellRequired(cmd)
 	usageArgs(cmd)
 	completeFlagValues(cmd)
 	return cmd
