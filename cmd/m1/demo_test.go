@@ -21,14 +21,28 @@ func TestMakeDemo(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	bin, state := filepath.Join(tmp, "bin"), filepath.Join(tmp, "state")
+	// A first build prints a package count as it goes. With the build
+	// cache warm, go stands in for a cold build by naming two packages
+	// more, as go build -v does for each package it compiles.
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go in PATH")
+	}
+	cold := filepath.Join(tmp, "go")
+	if err := os.WriteFile(cold, []byte("#!/bin/sh\ncase $1 in build) echo example.com/cold/one >&2; echo example.com/cold/two >&2;; esac\nexec '"+goBin+"' \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command("bash", "../../scripts/demo.sh")
-	cmd.Env = append(os.Environ(), "BIN="+bin, "XDG_STATE_HOME="+state, "OPENAI_API_KEY=", "OPENAI_BASE_URL=", "M1_MODEL=")
+	cmd.Env = append(os.Environ(), "GO="+cold, "BIN="+bin, "XDG_STATE_HOME="+state, "OPENAI_API_KEY=", "OPENAI_BASE_URL=", "M1_MODEL=")
 	var errBuf strings.Builder
 	cmd.Stderr = &errBuf
 	out, err := cmd.Output()
 	stderr := errBuf.String()
 	if err != nil {
 		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr)
+	}
+	if !regexp.MustCompile(`(?m)^  compiled ([4-9]|[1-9][0-9]+) packages$`).MatchString(stderr) {
+		t.Errorf("the build shows no package count:\n%s", stderr)
 	}
 	for _, want := range []string{"m1 demo: building " + bin + "/m1", "SCRIPTED", "export OPENAI_API_KEY=", bin + "/m1 doctor", bin + "/m1 show --last"} {
 		if !strings.Contains(stderr, want) {
