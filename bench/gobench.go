@@ -30,11 +30,11 @@ var goBenchmarks = []goBenchmark{
 	{"./telemetry", "BenchmarkTurnOverhead", "100x"},
 }
 
-// runGoBenchmarks runs goBenchmarks one after the other, showing their
+// runGoBenchmarks runs the benchmarks gbs one after the other, showing their
 // output on stdout as it comes and keeping it in raw. It returns the parsed
 // results and a line for each run that failed; a failed run does not stop
 // the others.
-func runGoBenchmarks(ctx context.Context, goCmd, raw string, stdout io.Writer, progress func(string, ...any)) ([]benchResult, []string) {
+func runGoBenchmarks(ctx context.Context, gbs []goBenchmark, goCmd, raw string, stdout io.Writer, progress func(string, ...any)) ([]benchResult, []string) {
 	var failed []string
 	if err := os.MkdirAll(filepath.Dir(raw), 0o755); err != nil {
 		return nil, []string{err.Error()}
@@ -45,7 +45,7 @@ func runGoBenchmarks(ctx context.Context, goCmd, raw string, stdout io.Writer, p
 	}
 	defer f.Close()
 	var all []benchResult
-	for _, gb := range goBenchmarks {
+	for _, gb := range gbs {
 		if ctx.Err() != nil {
 			break
 		}

@@ -56,3 +56,33 @@ func TestTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestOnlyKeepsOtherGroups(t *testing.T) {
+	t.Parallel()
+	r := results{
+		Updates: []string{"batch figures: then", "web figures: then"},
+		Figures: []Figure{
+			measured("startup", "start-up", "s", "ms", 8, nil, nil),
+			measured("web.text.click", "WebSurfer", "c", "ms", 49, nil, nil),
+			measured("turn.click.text", "WebSurfer turn", "t", "ms", 120, nil, nil),
+			measured("memory.rss", "memory", "m", "MB", 45, nil, nil),
+			measured("context.total", "context", "x", "tokens", 1, nil, nil),
+			measured("batch.overhead", "batch", "b", "ms", 50, nil, nil),
+		},
+	}
+	r.keepOthers("web", "web figures: now")
+	var ids []string
+	for _, f := range r.Figures {
+		ids = append(ids, f.ID)
+	}
+	if got := strings.Join(ids, " "); got != "startup batch.overhead" {
+		t.Errorf("kept %s", got)
+	}
+	if got := strings.Join(r.Updates, "; "); got != "batch figures: then; web figures: now" {
+		t.Errorf("updates %s", got)
+	}
+	r.keepOthers("batch", "batch figures: now")
+	if len(r.Figures) != 1 || r.Figures[0].ID != "startup" {
+		t.Errorf("after -only batch: %+v", r.Figures)
+	}
+}

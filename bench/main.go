@@ -58,13 +58,13 @@ func main() {
 	flag.IntVar(&o.overRuns, "overhead-runs", 5, "overhead runs per output mode (console, --json)")
 	flag.BoolVar(&o.markdown, "markdown", false, "print the table in Markdown, as docs/performance.md shows it")
 	flag.StringVar(&o.show, "show", "", "print the table of an earlier results file (such as bench/results.json) and measure nothing")
-	flag.StringVar(&o.only, "only", "", "measure only the batch figures (-only batch) and replace them in -out, keeping its other figures")
+	flag.StringVar(&o.only, "only", "", "measure only one group of figures, batch or web (the WebSurfer's actions and turns and the browsing run's memory and context), and replace them in -out, keeping its other figures")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./bench [flags]  (from the repository root; make bench builds bin/m1 first)\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() != 0 || o.starts < 1 || o.turns < 1 || o.overRuns < 1 || o.only != "" && o.only != "batch" {
+	if flag.NArg() != 0 || o.starts < 1 || o.turns < 1 || o.overRuns < 1 || o.only != "" && onlyGroups[o.only] == nil {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -105,8 +105,8 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 
 	progress := func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }
 
-	if o.only == "batch" {
-		return runOnly(ctx, o, res, started, stdout, progress)
+	if o.only != "" {
+		return runOnly(ctx, o, env, res, started, stdout, progress)
 	}
 	// The process-level runs go first: the Docker benchmarks leave the
 	// disk busy for a while, which the checkpoint written each turn feels.
@@ -129,7 +129,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return fmt.Errorf("read %s: %w", o.goBench, err)
 		}
 	} else {
-		bench, broken = runGoBenchmarks(ctx, o.goCmd, o.raw, stdout, progress)
+		bench, broken = runGoBenchmarks(ctx, goBenchmarks, o.goCmd, o.raw, stdout, progress)
 	}
 	res.add(goFigures(bench, source, env)...)
 	res.sort()
@@ -179,11 +179,31 @@ func show(path string, markdown bool, stdout io.Writer) error {
 	return nil
 }
 
-// runOnly measures the batch figures alone and puts them into the results
-// file in place of its earlier batch figures; the machine and date become
-// this run's.
-func runOnly(ctx context.Context, o options, res *results, started time.Time, stdout io.Writer, progress func(string, ...any)) error {
-	update := fmt.Sprintf("batch figures: %s, commit %s", res.Date, res.Commit)
+// onlyGroups are the groups of figures -only measures again, by its value.
+var onlyGroups = map[string][]string{
+	"batch": {"batch"},
+	// The WebSurfer's action benchmarks and the two browsing runs, which
+	// also give the memory and context figures.
+	"web": {"WebSurfer", "WebSurfer turn", "memory", "context"},
+}
+
+// keepOthers readies r, an earlier run's results, for new figures of the
+// -only group only: it drops that group's figures and earlier update line,
+// and adds update.
+func (r *results) keepOthers(only, update string) {
+	mine := onlyGroups[only]
+	r.Figures = slices.DeleteFunc(slices.Clone(r.Figures), func(f Figure) bool { return slices.Contains(mine, f.Group) })
+	r.Updates = slices.DeleteFunc(slices.Clone(r.Updates), func(u string) bool { return strings.HasPrefix(u, only+" figures:") })
+	r.Updates = append(r.Updates, update)
+}
+
+// runOnly measures the figures of one group alone (o.only: batch or web)
+// and puts them into the results file in place of its earlier ones of
+// those groups; the file keeps its date, commit and machine, and an update
+// line says when and under what load these were taken.
+func runOnly(ctx context.Context, o options, env environment, res *results, started time.Time, stdout io.Writer, progress func(string, ...any)) error {
+	mine := onlyGroups[o.only]
+	update := fmt.Sprintf("%s figures: %s, commit %s", o.only, res.Date, res.Commit)
 	if res.Dirty {
 		update += " (uncommitted changes)"
 	}
@@ -195,18 +215,29 @@ func runOnly(ctx context.Context, o options, res *results, started time.Time, st
 		if err := json.Unmarshal(b, &old); err != nil {
 			return fmt.Errorf("read %s: %w", o.out, err)
 		}
-		figures := res.Figures
 		*res = old
-		res.Figures = figures
-		for _, f := range old.Figures {
-			if f.Group != "batch" {
-				res.Figures = append(res.Figures, f)
+	}
+	res.keepOthers(o.only, update)
+	var broken []string
+	switch o.only {
+	case "batch":
+		res.add(batchFigures(ctx, o, progress)...)
+	case "web":
+		res.add(browseFigures(ctx, o, env, progress)...)
+		var web []goBenchmark
+		for _, gb := range goBenchmarks {
+			if gb.pkg == "./surfers/web" {
+				web = append(web, gb)
 			}
 		}
-		res.Updates = slices.DeleteFunc(res.Updates, func(u string) bool { return strings.HasPrefix(u, "batch figures:") })
+		bench, failed := runGoBenchmarks(ctx, web, o.goCmd, o.raw, stdout, progress)
+		broken = failed
+		for _, f := range goFigures(bench, o.raw, env) {
+			if slices.Contains(mine, f.Group) {
+				res.add(f)
+			}
+		}
 	}
-	res.Updates = append(res.Updates, update)
-	res.add(batchFigures(ctx, o, progress)...)
 	res.sort()
 	if err := res.write(o.out); err != nil {
 		return err
@@ -214,9 +245,12 @@ func runOnly(ctx context.Context, o options, res *results, started time.Time, st
 	fmt.Fprintln(stdout)
 	res.table(stdout, o.markdown)
 	fmt.Fprintf(stdout, "\nfigures written to %s (%.0f s)\n", o.out, time.Since(started).Seconds())
+	if len(broken) > 0 {
+		return fmt.Errorf("failed:\n  %s", strings.Join(broken, "\n  "))
+	}
 	for _, f := range res.Figures {
-		if f.Group == "batch" && f.Status == statusError {
-			return errors.New("a batch measurement broke (listed above)")
+		if slices.Contains(mine, f.Group) && f.Status == statusError {
+			return fmt.Errorf("a %s measurement broke (listed above)", o.only)
 		}
 	}
 	return ctx.Err()

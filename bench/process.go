@@ -107,6 +107,13 @@ func processFigures(ctx context.Context, o options, env environment, progress fu
 		out = append(out, f)
 	}
 
+	return append(out, browseFigures(ctx, o, env, progress)...)
+}
+
+// browseFigures runs the two 30-turn browsing runs (a vision model, then a
+// text model) for the WebSurfer turn, memory and context figures.
+func browseFigures(ctx context.Context, o options, env environment, progress func(string, ...any)) []Figure {
+	var out []Figure
 	const rssLabel = "m1 peak RSS, 30-turn browsing run"
 	ledgerLabels := []string{"ledger prompt at turn 5", "ledger prompt at turn 15", "ledger prompt at turn 30"}
 	const growLabel = "ledger prompt growth, turn 30 / turn 5"

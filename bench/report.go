@@ -98,7 +98,7 @@ func notMeasured(id, group, label, unit string, target *Target, status, note str
 func (r *results) add(fs ...Figure) { r.Figures = append(r.Figures, fs...) }
 
 // groups orders the figures as the issue lists them.
-var groups = []string{"start-up", "orchestration", "telemetry", "WebSurfer", "ComputerTerminal", "FileSurfer", "memory", "context", "batch"}
+var groups = []string{"start-up", "orchestration", "telemetry", "WebSurfer", "WebSurfer turn", "ComputerTerminal", "FileSurfer", "memory", "context", "batch"}
 
 // sort puts the figures in the order of groups, keeping the order within
 // a group.
