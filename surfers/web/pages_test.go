@@ -338,6 +338,14 @@ func TestNoTestPageWaitsTheCap(t *testing.T) {
 			continue // visiting it is fine; its button hangs it (TestWedgedPageIsReplaced)
 		}
 		state, _ := h.visit(p)
+		if strings.Contains(state, "still loading") {
+			// Once more: a page that waits for something it should
+			// not (a poll, a hung image) waits the cap every time,
+			// while a test machine loaded by other jobs can take the
+			// cap once to build the 20,000 paragraphs of huge.html.
+			t.Logf("%s waited the cap; visiting it again", p)
+			state, _ = h.visit(p)
+		}
 		mustNotContain(t, state, "still loading")
 	}
 	state, _ := h.visit("/slow")
