@@ -50,6 +50,15 @@ func goFigures(rs []benchResult, source string, env environment) []Figure {
 				"BenchmarkActionLatency/"+mode+"/"+action, under(targetWebMS), noChrome))
 		}
 	}
+	// One look at pages of growing size: it should follow what the
+	// viewport holds, not the whole page.
+	for _, pg := range []struct{ name, label string }{
+		{"index", "one look at a small page"},
+		{"links5000", "one look at a page of 5,000 links"},
+		{"huge", "one look at a 680,000 px page (20,000 links)"},
+	} {
+		out = append(out, latency("web.observe."+pg.name, "WebSurfer", pg.label, "BenchmarkObserve/"+pg.name, nil, noChrome))
+	}
 
 	out = append(out,
 		latency("terminal.warm", "ComputerTerminal", "code block, warm container", "BenchmarkDockerRunWarm", nil, env.noDocker),

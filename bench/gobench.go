@@ -24,6 +24,7 @@ type goBenchmark struct {
 
 var goBenchmarks = []goBenchmark{
 	{"./surfers/web", "BenchmarkActionLatency", "40x"},
+	{"./surfers/web", "BenchmarkObserve", "20x"},
 	{"./terminal", "BenchmarkDockerRunWarm", "30x"},
 	{"./terminal", "BenchmarkDockerColdStart", "10x"},
 	{"./surfers/file/convert", "BenchmarkConvertFixtures", "0.3s"},
