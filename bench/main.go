@@ -58,7 +58,7 @@ func main() {
 	flag.IntVar(&o.overRuns, "overhead-runs", 5, "overhead runs per output mode (console, --json)")
 	flag.BoolVar(&o.markdown, "markdown", false, "print the table in Markdown, as docs/performance.md shows it")
 	flag.StringVar(&o.show, "show", "", "print the table of an earlier results file (such as bench/results.json) and measure nothing")
-	flag.StringVar(&o.only, "only", "", "measure only one group of figures, batch or web (the WebSurfer's actions and turns and the browsing run's memory and context), and replace them in -out, keeping its other figures")
+	flag.StringVar(&o.only, "only", "", "measure only one group of figures, batch, web (the WebSurfer's actions and turns and the browsing run's memory and context), orchestration (m1's overhead per turn, OTLP export on among them) or telemetry (BenchmarkTurnOverhead), and replace them in -out, keeping its other figures")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./bench [flags]  (from the repository root; make bench builds bin/m1 first)\n\n")
 		flag.PrintDefaults()
@@ -185,6 +185,10 @@ var onlyGroups = map[string][]string{
 	// The WebSurfer's action benchmarks and the two browsing runs, which
 	// also give the memory and context figures.
 	"web": {"WebSurfer", "WebSurfer turn", "memory", "context"},
+	// m1's own overhead per turn, console, --json, OTLP export on, tmpfs.
+	"orchestration": {"orchestration"},
+	// BenchmarkTurnOverhead: what OpenTelemetry export adds to a turn.
+	"telemetry": {"telemetry"},
 }
 
 // keepOthers readies r, an earlier run's results, for new figures of the
@@ -197,7 +201,7 @@ func (r *results) keepOthers(only, update string) {
 	r.Updates = append(r.Updates, update)
 }
 
-// runOnly measures the figures of one group alone (o.only: batch or web)
+// runOnly measures the figures of one group alone (o.only, a key of onlyGroups)
 // and puts them into the results file in place of its earlier ones of
 // those groups; the file keeps its date, commit and machine, and an update
 // line says when and under what load these were taken.
@@ -222,15 +226,20 @@ func runOnly(ctx context.Context, o options, env environment, res *results, star
 	switch o.only {
 	case "batch":
 		res.add(batchFigures(ctx, o, progress)...)
-	case "web":
-		res.add(browseFigures(ctx, o, env, progress)...)
-		var web []goBenchmark
+	case "orchestration":
+		res.add(overheadFigures(ctx, o, progress)...)
+	case "web", "telemetry":
+		if o.only == "web" {
+			res.add(browseFigures(ctx, o, env, progress)...)
+		}
+		pkg := map[string]string{"web": "./surfers/web", "telemetry": "./telemetry"}[o.only]
+		var gbs []goBenchmark
 		for _, gb := range goBenchmarks {
-			if gb.pkg == "./surfers/web" {
-				web = append(web, gb)
+			if gb.pkg == pkg {
+				gbs = append(gbs, gb)
 			}
 		}
-		bench, failed := runGoBenchmarks(ctx, web, o.goCmd, o.raw, stdout, progress)
+		bench, failed := runGoBenchmarks(ctx, gbs, o.goCmd, o.raw, stdout, progress)
 		broken = failed
 		for _, f := range goFigures(bench, o.raw, env) {
 			if slices.Contains(mine, f.Group) {

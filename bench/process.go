@@ -60,52 +60,7 @@ func processFigures(ctx context.Context, o options, env environment, progress fu
 		out = append(out, f)
 	}
 
-	type overheadMode struct {
-		id, label, callLabel string
-		json                 bool
-		root                 string // where the run's dirs go; "" for the usual temp dir
-		target               *Target
-		env                  []string
-	}
-	// A receiver on loopback that takes OTLP/HTTP exports and drops them,
-	// for the run with telemetry on.
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/x-protobuf")
-	}))
-	defer sink.Close()
-	modes := []overheadMode{
-		{"overhead.console", "overhead per turn, console to a pipe", "overhead per model call, console to a pipe", false, "", under(targetOverheadMS), nil},
-		{"overhead.json", "overhead per turn, --json", "overhead per model call, --json", true, "", nil, nil},
-		// The same with OpenTelemetry export on: every span and metric
-		// goes over OTLP/HTTP to the sink (docs/observability.md).
-		{"overhead.otel", "overhead per turn, --json, OTLP export on", "", true, "", nil,
-			[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + sink.URL}},
-	}
-	// The same run with the session state in memory shows how much of the
-	// overhead is the checkpoint m1 syncs to disk after every turn.
-	if st, err := os.Stat(tmpfs); err == nil && st.IsDir() {
-		modes = append(modes, overheadMode{"overhead.tmpfs", "overhead per turn, console, state on tmpfs", "", false, tmpfs, nil, nil})
-	}
-	for _, mode := range modes {
-		progress("%s: %d runs of %d Coder turns", mode.label, o.overRuns, o.turns)
-		perTurn, perCall, err := measureOverhead(ctx, o.m1, sandbox{root: mode.root, env: mode.env}, o.turns, o.overRuns, mode.json)
-		if err != nil {
-			out = append(out, notMeasured(mode.id, "orchestration", mode.label, "ms", mode.target, statusError, err.Error()))
-			continue
-		}
-		med, p95 := quantiles(perTurn)
-		f := measured(mode.id, "orchestration", mode.label, "ms", med, &p95, mode.target)
-		f.Note = fmt.Sprintf("%d turns; mean %.2f ms a turn", len(perTurn), mean(perTurn))
-		out = append(out, f)
-		if mode.callLabel == "" {
-			continue
-		}
-		cmed, cp95 := quantiles(perCall)
-		f = measured(mode.id+".call", "orchestration", mode.callLabel, "ms", cmed, &cp95, nil)
-		f.Note = fmt.Sprintf("%d model calls", len(perCall))
-		out = append(out, f)
-	}
+	out = append(out, overheadFigures(ctx, o, progress)...)
 
 	return append(out, browseFigures(ctx, o, env, progress)...)
 }
@@ -596,4 +551,58 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// overheadFigures are the orchestration figures: m1's own time per turn
+// and per model call over a Coder-only run, on the console, with --json,
+// with OpenTelemetry export on and with the state on tmpfs.
+func overheadFigures(ctx context.Context, o options, progress func(string, ...any)) []Figure {
+	var out []Figure
+	type overheadMode struct {
+		id, label, callLabel string
+		json                 bool
+		root                 string // where the run's dirs go; "" for the usual temp dir
+		target               *Target
+		env                  []string
+	}
+	// A receiver on loopback that takes OTLP/HTTP exports and drops them,
+	// for the run with telemetry on.
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer sink.Close()
+	modes := []overheadMode{
+		{"overhead.console", "overhead per turn, console to a pipe", "overhead per model call, console to a pipe", false, "", under(targetOverheadMS), nil},
+		{"overhead.json", "overhead per turn, --json", "overhead per model call, --json", true, "", nil, nil},
+		// The same with OpenTelemetry export on: every span and metric
+		// goes over OTLP/HTTP to the sink (docs/observability.md).
+		{"overhead.otel", "overhead per turn, --json, OTLP export on", "", true, "", nil,
+			[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + sink.URL}},
+	}
+	// The same run with the session state in memory shows how much of the
+	// overhead is the checkpoint m1 syncs to disk after every turn.
+	if st, err := os.Stat(tmpfs); err == nil && st.IsDir() {
+		modes = append(modes, overheadMode{"overhead.tmpfs", "overhead per turn, console, state on tmpfs", "", false, tmpfs, nil, nil})
+	}
+	for _, mode := range modes {
+		progress("%s: %d runs of %d Coder turns", mode.label, o.overRuns, o.turns)
+		perTurn, perCall, err := measureOverhead(ctx, o.m1, sandbox{root: mode.root, env: mode.env}, o.turns, o.overRuns, mode.json)
+		if err != nil {
+			out = append(out, notMeasured(mode.id, "orchestration", mode.label, "ms", mode.target, statusError, err.Error()))
+			continue
+		}
+		med, p95 := quantiles(perTurn)
+		f := measured(mode.id, "orchestration", mode.label, "ms", med, &p95, mode.target)
+		f.Note = fmt.Sprintf("%d turns; mean %.2f ms a turn", len(perTurn), mean(perTurn))
+		out = append(out, f)
+		if mode.callLabel == "" {
+			continue
+		}
+		cmed, cp95 := quantiles(perCall)
+		f = measured(mode.id+".call", "orchestration", mode.callLabel, "ms", cmed, &cp95, nil)
+		f.Note = fmt.Sprintf("%d model calls", len(perCall))
+		out = append(out, f)
+	}
+	return out
 }
