@@ -78,12 +78,13 @@ OPENAI_BASE_URL=$base OPENAI_API_KEY=scripted M1_MODEL=scripted \
 	"$bin/m1" --agents coder,terminal --executor local --yes --work-dir "$work" \
 	"What is the 30th Fibonacci number? Check it by running code." || status=$?
 
-cat >&2 <<NEXT
-
-m1 demo: done. The run is saved like any other: $BIN/m1 show --last shows it again.
-Next, with a real model:
-  export OPENAI_API_KEY=sk-...                         # or OPENAI_BASE_URL=http://localhost:11434/v1 for a local server
-  $BIN/m1 doctor                                       # is everything in place?
-  $BIN/m1 "Summarise why the sky is blue in two sentences"
-NEXT
+{
+	echo
+	echo "m1 demo: done. The run is saved like any other: $BIN/m1 show --last shows it again."
+	echo "Next, with a real model:"
+	# The comments line up whatever BIN is.
+	printf '  %-32s  # %s\n' "export OPENAI_API_KEY=sk-..." "or OPENAI_BASE_URL=http://localhost:11434/v1 for a local server" \
+		"$BIN/m1 doctor" "is everything in place?"
+	echo "  $BIN/m1 \"Summarise why the sky is blue in two sentences\""
+} >&2
 exit $status
