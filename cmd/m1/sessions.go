@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -105,6 +106,12 @@ func newSessionsRmCmd(f *factory) *cobra.Command {
 	}
 }
 
+// prunable returns the statuses `m1 sessions prune --status` takes: every
+// status but running, since a running session is in use.
+func prunable() []string {
+	return []string{agent.StatusSuccess, agent.StatusIncomplete, agent.StatusError, agent.StatusCancelled, session.StatusStale}
+}
+
 func newSessionsPruneCmd(f *factory) *cobra.Command {
 	olderThan := ageValue(30 * 24 * time.Hour)
 	var statuses []string
@@ -120,6 +127,18 @@ use by a running m1 is never removed.`,
   m1 sessions prune --older-than 2w --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A mistyped status would match nothing and prune nothing
+			// without a word.
+			for _, st := range statuses {
+				if slices.Contains(prunable(), st) {
+					continue
+				}
+				hint := ""
+				if c := closest(st, prunable()); c != "" {
+					hint = fmt.Sprintf(" (did you mean %q?)", c)
+				}
+				return usagef("--status %q is not a status a session can be pruned in%s: choose from %s", st, hint, strings.Join(prunable(), ", "))
+			}
 			root, err := session.Root(f.getenv)
 			if err != nil {
 				return err
@@ -140,7 +159,7 @@ use by a running m1 is never removed.`,
 	cmd.Flags().Var(&olderThan, "older-than", "remove sessions last updated longer ago than this, e.g. 30d, 2w, 12h")
 	cmd.Flags().StringSliceVar(&statuses, "status", nil, "remove only sessions with these statuses, e.g. error,stale")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be removed and remove nothing")
-	cmd.RegisterFlagCompletionFunc("status", completeList([]string{"success", "incomplete", "error", "cancelled", session.StatusStale}))
+	cmd.RegisterFlagCompletionFunc("status", completeList(prunable()))
 	return cmd
 }
 
