@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -12,12 +17,19 @@ import (
 	"github.com/m1-project/m1/console"
 )
 
-// waitfor FILE...: waits until every FILE exists, so a script can act at a
-// known point of a run in the background (a scenario's run hook touches
-// the file). It fails after two minutes.
+// waitfor [-alive PIDFILE] FILE...: waits until every FILE exists, so a
+// script can act at a known point of a run in the background (a
+// scenario's run hook touches the file). It fails after two minutes, and
+// with -alive at once when the process whose pid PIDFILE holds has exited
+// (a background m1 started as sh -c 'echo $$ > PIDFILE; exec m1 ...'):
+// a run that died early is reported as such rather than waited on.
 func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	pidFile := ""
+	if len(args) > 1 && args[0] == "-alive" {
+		pidFile, args = ts.MkAbs(args[1]), args[2:]
+	}
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: waitfor FILE...")
+		ts.Fatalf("usage: waitfor [-alive PIDFILE] FILE...")
 	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for _, f := range args {
@@ -25,12 +37,36 @@ func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
 			if _, err := os.Stat(ts.MkAbs(f)); err == nil {
 				break
 			}
+			if pidFile != "" && exited(pidFile) {
+				ts.Fatalf("the process of %s exited before %s appeared", filepath.Base(pidFile), f)
+			}
 			if time.Now().After(deadline) {
 				ts.Fatalf("%s did not appear in 2m", f)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+}
+
+// exited reports whether the process whose pid pidFile holds has ended
+// (gone, or a zombie not yet reaped). A pid file not yet written says
+// nothing.
+func exited(pidFile string) bool {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return syscall.Kill(pid, 0) != nil
+	}
+	// The state follows the command name, which is in parentheses.
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 // The progress bar is drawn on a terminal's stderr and erased before each
