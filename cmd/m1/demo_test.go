@@ -80,3 +80,23 @@ func TestMakeDemo(t *testing.T) {
 		t.Errorf("m1 show --last after the demo: %v\n%s", err, shown)
 	}
 }
+
+// TestMakeTestNotesWhatSkips: `make test` on a machine without the sandbox
+// image (or without Docker) says before the tests start that the Docker
+// tests will skip and how to build the image. GO=true stands in for the
+// go command, so only the Makefile's own checks run.
+func TestMakeTestNotesWhatSkips(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make in PATH")
+	}
+	cmd := exec.Command("make", "-s", "-C", "../..", "test", "GO=true")
+	cmd.Env = append(os.Environ(), "M1_IMAGE=m1-test/absent:never")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make test GO=true: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "note: no image m1-test/absent:never: the tests that run code in Docker skip; make sandbox-image builds it (with CI=true they fail)") &&
+		!strings.Contains(string(out), "note: no Docker engine answers: the tests that run code in Docker skip (with CI=true they fail)") {
+		t.Errorf("make test says nothing of the Docker tests that will skip:\n%s", out)
+	}
+}
