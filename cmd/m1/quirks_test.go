@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,22 +12,29 @@ import (
 
 // Script commands about what m1 sent to a scripted server in a quirk mode.
 
-// norepeat: no request was sent again unchanged after a quirk mode refused
-// it: every later request's body differs from each refused one. Faults
-// scripted as replies (a 500 that a retry cures) and rate limits (429) are
-// not refusals of the request and may be repeated.
+// norepeat [-rule NAME]: no request was sent again unchanged after a quirk
+// mode refused it: every later request's body differs from each refused
+// one. Faults scripted as replies (a 500 that a retry cures) and rate
+// limits (429) are not refusals of the request and may be repeated; with
+// -rule, the error replies of rule NAME are scripted refusals (a server's
+// words m1 must recognise as one) and count too.
 func cmdNoRepeat(ts *testscript.TestScript, neg bool, args []string) {
+	rule := ""
+	if len(args) == 2 && args[0] == "-rule" {
+		rule, args = args[1], args[2:]
+	}
 	if neg || len(args) != 0 {
-		ts.Fatalf("usage: norepeat")
+		ts.Fatalf("usage: norepeat [-rule NAME]")
 	}
 	reqs := server(ts).Requests()
 	for i, r := range reqs {
-		if r.Quirk == "" || r.Status == http.StatusTooManyRequests {
+		scripted := rule != "" && r.Rule == rule && r.Status >= 400
+		if (r.Quirk == "" && !scripted) || r.Status == http.StatusTooManyRequests {
 			continue
 		}
 		for j := i + 1; j < len(reqs); j++ {
 			if bytes.Equal(reqs[j].Body, r.Body) {
-				ts.Fatalf("request %d repeats request %d unchanged after %s refused it (HTTP %d)", j+1, i+1, r.Quirk, r.Status)
+				ts.Fatalf("request %d repeats request %d unchanged after %s refused it (HTTP %d)", j+1, i+1, cmp.Or(r.Quirk, r.Rule), r.Status)
 			}
 		}
 	}
