@@ -158,6 +158,15 @@ func (s *Surfer) Step(ctx context.Context, t agent.Turn) (agent.Message, error) 
 		}
 
 		call := resp.ToolCalls[0]
+		// The WebSurfer acts once and looks at the page before the next
+		// action, so only the first call runs; the rest are said to be
+		// left out, to the user and to the model, never dropped silently.
+		dropped := droppedCalls(resp.ToolCalls)
+		if dropped != "" {
+			ev := agent.NewEvent(agent.EventWarning, s.Name())
+			ev.Content = dropped
+			emit(ev)
+		}
 		ev := agent.NewEvent(agent.EventToolCall, s.Name())
 		ev.Tool = &agent.ToolCall{Name: call.Function.Name, Arguments: call.Function.Arguments}
 		emit(ev)
@@ -172,7 +181,7 @@ func (s *Surfer) Step(ctx context.Context, t agent.Turn) (agent.Message, error) 
 			if retries++; retries > maxArgRetries {
 				return s.reply("I could not make a valid browser action: "+ae.msg+"\n\n"+obs.stateText(), obs.shot, vision), nil
 			}
-			convo = append(convo, assistantCall(call), toolResult(call, "Error: "+ae.msg))
+			convo = append(convo, assistantCall(call), toolResult(call, joinNote("Error: "+ae.msg, dropped)))
 			continue
 		case err != nil:
 			return agent.Message{}, err
@@ -185,10 +194,31 @@ func (s *Surfer) Step(ctx context.Context, t agent.Turn) (agent.Message, error) 
 
 		steps++
 		if out.final || steps >= s.opts.MaxSteps {
-			return s.reply(lastState, obs.shot, vision), nil
+			return s.reply(joinNote(lastState, dropped), obs.shot, vision), nil
 		}
-		convo = append(convo, assistantCall(call), toolResult(call, lastState))
+		convo = append(convo, assistantCall(call), toolResult(call, joinNote(lastState, dropped)))
 	}
+}
+
+// droppedCalls says which calls of a reply with several were left out, ""
+// when it held one.
+func droppedCalls(calls []openai.ToolCall) string {
+	if len(calls) < 2 {
+		return ""
+	}
+	names := make([]string, len(calls)-1)
+	for i, c := range calls[1:] {
+		names[i] = c.Function.Name
+	}
+	return fmt.Sprintf("the model asked for %d browser actions at once; only the first (%s) was run, %s left out: ask for one action at a time",
+		len(calls), calls[0].Function.Name, strings.Join(names, ", "))
+}
+
+func joinNote(text, note string) string {
+	if note == "" {
+		return text
+	}
+	return text + "\n\nNote: " + note + "."
 }
 
 // perform runs one tool call and observes the page after it. A browser
