@@ -559,3 +559,45 @@ func TestInfo(t *testing.T) {
 }
 
 func fmtAll(ep model.Endpoint) string { return fmt.Sprintf("%v %+v %#v %s", ep, ep, ep, ep) }
+
+// TestRateLimitWaitsMinutes checks that 429s are waited out for minutes in
+// all, not seconds (real-model.md row 11: a busy Azure deployment asks for
+// a minute at a time), and that a client still limited after
+// DefaultRateLimitWait gives up saying how long it waited.
+func TestRateLimitWaitsMinutes(t *testing.T) {
+	t.Parallel()
+	limited := scripted.Reply{Status: 429, RetryAfter: 60, Content: "Requests to the ChatCompletions_Create Operation have exceeded call rate limit. Please retry after 60 seconds."}
+	t.Run("recovers after four minutes", func(t *testing.T) {
+		t.Parallel()
+		srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{{Replies: []scripted.Reply{limited, limited, limited, limited, scripted.Text("recovered")}}}})
+		var sl sleeps
+		c := newClient(t, srv.URL(), model.WithSleep(sl.sleep))
+		resp, err := c.Complete(t.Context(), model.Request{Messages: userMsg("hello")})
+		if err != nil {
+			t.Fatalf("gave up within %v of waits: %v", sl.waits(), err)
+		}
+		if resp.Content != "recovered" {
+			t.Errorf("content = %q", resp.Content)
+		}
+		var total time.Duration
+		for _, w := range sl.waits() {
+			total += w
+		}
+		if total != 4*time.Minute {
+			t.Errorf("waited %v in all (%v), want the 4m the server asked", total, sl.waits())
+		}
+	})
+	t.Run("gives up after the wait allowed", func(t *testing.T) {
+		t.Parallel()
+		srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{{Replies: []scripted.Reply{limited}}}})
+		var sl sleeps
+		c := newClient(t, srv.URL(), model.WithSleep(sl.sleep))
+		_, err := c.Complete(t.Context(), model.Request{Messages: userMsg("hello")})
+		if err == nil || !strings.Contains(err.Error(), "rate-limiting this key; m1 waited 5m0s") {
+			t.Fatalf("err = %v, want the wait said", err)
+		}
+		if n := len(srv.Requests()); n != 6 {
+			t.Errorf("%d requests, want 6 (five waits of a minute)", n)
+		}
+	})
+}
