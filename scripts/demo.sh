@@ -74,7 +74,7 @@ rm -f "$work/.server"
 echo "m1 demo: the model is SCRIPTED (testdata/scenarios/demo.yaml), not a real LLM." >&2
 echo >&2
 status=0
-OPENAI_BASE_URL=$base OPENAI_API_KEY=scripted M1_MODEL=scripted \
+OPENAI_BASE_URL=$base OPENAI_API_KEY=scripted-demo-key M1_MODEL=scripted \
 	"$bin/m1" --agents coder,terminal --executor local --yes --work-dir "$work" \
 	"What is the 30th Fibonacci number? Check it by running code." || status=$?
 
