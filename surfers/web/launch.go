@@ -34,14 +34,25 @@ var browserEnvPrefixes = []string{"LC_", "XDG_"}
 // known to be paths or settings).
 var secretName = regexp.MustCompile(`(?i)(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE)`)
 
+// maxSocketDir is the longest TMPDIR Chrome can start under. Chrome makes
+// its singleton socket at TMPDIR/org.chromium.Chromium.XXXXXX/SingletonSocket
+// (45 more bytes), and a Unix socket's path holds at most 107; past that
+// Chrome dies at start with "Socket path too long". A long TMPDIR is common
+// enough (test harnesses, per-job folders of CI systems) that m1 gives such
+// a Chrome the system's default (/tmp) instead of failing.
+const maxSocketDir = 107 - len("/org.chromium.Chromium.XXXXXX/SingletonSocket")
+
 // browserEnv returns the environment Chrome starts with, taken from
 // environ (NAME=value entries).
 func browserEnv(environ []string) []string {
 	var out []string
 	for _, kv := range environ {
-		name, _, ok := strings.Cut(kv, "=")
+		name, value, ok := strings.Cut(kv, "=")
 		if !ok {
 			continue
+		}
+		if name == "TMPDIR" && len(value) > maxSocketDir {
+			continue // Chrome falls back to /tmp
 		}
 		keep := browserEnvKeep[name]
 		for _, p := range browserEnvPrefixes {

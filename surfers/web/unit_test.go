@@ -304,6 +304,15 @@ func TestBrowserEnv(t *testing.T) {
 			t.Errorf("browser env keeps %q:\n%s", bad, got)
 		}
 	}
+	// A TMPDIR too long for Chrome's singleton socket is left out; a
+	// short one is kept.
+	long := "TMPDIR=/tmp/" + strings.Repeat("d", maxSocketDir)
+	if got := browserEnv([]string{long}); len(got) != 0 {
+		t.Errorf("browser env keeps a TMPDIR Chrome cannot start under: %q", got)
+	}
+	if got := browserEnv([]string{"TMPDIR=/var/tmp"}); len(got) != 1 {
+		t.Errorf("browser env drops a short TMPDIR: %q", got)
+	}
 }
 
 // TestSweepProfiles: profiles no process uses are removed (a fresh one
