@@ -218,8 +218,7 @@ func version() string {
 
 // spanExporters makes the trace exporters cfg names, each behind a guard.
 func spanExporters(ctx context.Context, cfg config, console io.Writer, redact func(string) string) ([]*spanGuard, error) {
-	var out []*spanGuard
-	for _, name := range cfg.traces {
+	return guarded(ctx, "trace", cfg.traces, func(name string) (*spanGuard, error) {
 		var e sdktrace.SpanExporter
 		var err error
 		where := "the console"
@@ -235,22 +234,14 @@ func spanExporters(ctx context.Context, cfg config, console io.Writer, redact fu
 				e, err = otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(t.endpoint), otlptracehttp.WithHeaders(t.headers))
 			}
 		}
-		if err != nil {
-			for _, g := range out {
-				_ = g.Shutdown(ctx)
-			}
-			return nil, fmt.Errorf("telemetry: %s trace exporter: %w", name, err)
-		}
-		out = append(out, &spanGuard{SpanExporter: e, redact: redact, where: where})
-	}
-	return out, nil
+		return &spanGuard{SpanExporter: e, redact: redact, where: where}, err
+	})
 }
 
 // metricExporters makes the metric exporters cfg names, each behind a
 // guard.
 func metricExporters(ctx context.Context, cfg config, console io.Writer) ([]*metricGuard, error) {
-	var out []*metricGuard
-	for _, name := range cfg.metrics {
+	return guarded(ctx, "metric", cfg.metrics, func(name string) (*metricGuard, error) {
 		var e sdkmetric.Exporter
 		var err error
 		where := "the console"
@@ -266,13 +257,23 @@ func metricExporters(ctx context.Context, cfg config, console io.Writer) ([]*met
 				e, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(t.endpoint), otlpmetrichttp.WithHeaders(t.headers))
 			}
 		}
+		return &metricGuard{Exporter: e, where: where}, err
+	})
+}
+
+// guarded makes one guarded exporter of kind per name with build; when one
+// fails, those already made are shut down, so a half set-up leaks nothing.
+func guarded[G interface{ Shutdown(context.Context) error }](ctx context.Context, kind string, names []string, build func(name string) (G, error)) ([]G, error) {
+	var out []G
+	for _, name := range names {
+		g, err := build(name)
 		if err != nil {
 			for _, g := range out {
 				_ = g.Shutdown(ctx)
 			}
-			return nil, fmt.Errorf("telemetry: %s metric exporter: %w", name, err)
+			return nil, fmt.Errorf("telemetry: %s %s exporter: %w", name, kind, err)
 		}
-		out = append(out, &metricGuard{Exporter: e, where: where})
+		out = append(out, g)
 	}
 	return out, nil
 }
