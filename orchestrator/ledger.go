@@ -186,13 +186,13 @@ func extractObject(s string) (map[string]json.RawMessage, error) {
 			continue
 		}
 		tried++
-		obj, err := decodeObject(s[i:])
+		obj, n, err := decodeObject(s[i:])
 		if err == nil {
 			obj = unwrap(obj)
 			if hasLedgerKey(obj) {
 				found = obj
 				// Skip the object's inside: its items are not ledgers.
-				i += objectLen(s[i:]) - 1
+				i += n - 1
 				continue
 			}
 		}
@@ -209,10 +209,10 @@ func extractObject(s string) (map[string]json.RawMessage, error) {
 	return first, nil
 }
 
-// decodeObject decodes the balanced object s starts with. Raw control
-// characters inside strings, which models write for line breaks, are
-// escaped first.
-func decodeObject(s string) (map[string]json.RawMessage, error) {
+// decodeObject decodes the balanced object s starts with and returns it
+// with its length in s. Raw control characters inside strings, which
+// models write for line breaks, are escaped first.
+func decodeObject(s string) (map[string]json.RawMessage, int, error) {
 	var b strings.Builder
 	depth, inString, escaped := 0, false, false
 	for i := 0; i < len(s); i++ {
@@ -237,37 +237,12 @@ func decodeObject(s string) (map[string]json.RawMessage, error) {
 		if depth == 0 {
 			var obj map[string]json.RawMessage
 			if err := json.Unmarshal([]byte(b.String()), &obj); err != nil {
-				return nil, fmt.Errorf("the JSON object does not parse (%v)", err)
+				return nil, i + 1, fmt.Errorf("the JSON object does not parse (%v)", err)
 			}
-			return obj, nil
+			return obj, i + 1, nil
 		}
 	}
-	return nil, errors.New("the JSON object is cut off (unbalanced braces)")
-}
-
-// objectLen is the length of the balanced object s starts with, or len(s).
-func objectLen(s string) int {
-	depth, inString, escaped := 0, false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case c == '"':
-			inString = !inString
-		case inString:
-		case c == '{':
-			depth++
-		case c == '}':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return len(s)
+	return nil, len(s), errors.New("the JSON object is cut off (unbalanced braces)")
 }
 
 // unwrap descends into a wrapper such as {"ledger": {...}}: an object
