@@ -692,32 +692,18 @@ func (c *chrome) adopt(ctx context.Context, ids []target.ID, late bool) []string
 // renderer: the hung one cannot even be navigated away from).
 func (c *chrome) replaceTab(ctx context.Context, i int) error {
 	old := c.tabs[i]
-	tb := newTabState(false)
-	tctx, cancel := chromedp.NewContext(c.rootCtx, chromedp.WithListener(c.listener(tb)))
-	tb.ctx, tb.cancel = tctx, cancel
-	if err := chromedp.Do(tctx); err != nil {
-		cancel()
-		if !c.running() {
-			return errBrowserLost
-		}
-		return fmt.Errorf("open a tab to replace the hung one: %w", err)
+	tb, err := c.openTab(ctx, "open a tab to replace the hung one")
+	if err != nil {
+		return err
 	}
-	tb.id = chromedp.FromContext(tctx).Target.TargetID
-	tb.track.setMain(cdp.FrameID(tb.id))
 	c.mu.Lock()
-	c.known[tb.id] = true
 	for j, t := range c.trackers {
 		if t == old.track {
 			c.trackers = append(c.trackers[:j], c.trackers[j+1:]...)
 			break
 		}
 	}
-	c.trackers = append(c.trackers, tb.track)
 	c.mu.Unlock()
-	if err := c.setupTab(ctx, tb); err != nil {
-		cancel()
-		return err
-	}
 	c.tabs[i] = tb
 	old.dropFrames()
 	// The browser closes the hung page even though its renderer does not
@@ -734,15 +720,28 @@ func (c *chrome) replaceTab(ctx context.Context, i int) error {
 
 // newTab opens a blank tab and makes it active.
 func (c *chrome) newTab(ctx context.Context) error {
+	tb, err := c.openTab(ctx, "open tab")
+	if err != nil {
+		return err
+	}
+	c.tabs = append(c.tabs, tb)
+	c.active = len(c.tabs) - 1
+	return nil
+}
+
+// openTab opens a blank page in a new target, known to the browser's
+// listeners and set up like every tab, but not yet among c.tabs; what
+// names the step in an error.
+func (c *chrome) openTab(ctx context.Context, what string) (*tab, error) {
 	tb := newTabState(false)
 	tctx, cancel := chromedp.NewContext(c.rootCtx, chromedp.WithListener(c.listener(tb)))
 	tb.ctx, tb.cancel = tctx, cancel
 	if err := chromedp.Do(tctx); err != nil {
 		cancel()
 		if !c.running() {
-			return errBrowserLost
+			return nil, errBrowserLost
 		}
-		return fmt.Errorf("open tab: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	tb.id = chromedp.FromContext(tctx).Target.TargetID
 	tb.track.setMain(cdp.FrameID(tb.id))
@@ -752,11 +751,9 @@ func (c *chrome) newTab(ctx context.Context) error {
 	c.mu.Unlock()
 	if err := c.setupTab(ctx, tb); err != nil {
 		cancel()
-		return err
+		return nil, err
 	}
-	c.tabs = append(c.tabs, tb)
-	c.active = len(c.tabs) - 1
-	return nil
+	return tb, nil
 }
 
 // activate brings tb to the front; background tabs may be throttled.
