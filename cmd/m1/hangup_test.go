@@ -65,17 +65,7 @@ func runsInContainer(t *testing.T, id, s string) bool {
 // leave the code running.
 func TestHangupStopsSavesAndRemovesTheContainer(t *testing.T) {
 	requireDocker(t)
-	srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{
-		{Name: "facts", Match: "GIVEN OR VERIFIED FACTS", Replies: []scripted.Reply{scripted.Text("1. GIVEN OR VERIFIED FACTS\n- none")}},
-		{Name: "plan", Match: "short (bullet )?plan", Replies: []scripted.Reply{scripted.Text("- Coder: script\n- ComputerTerminal: run")}},
-		{Name: "ledger", Match: "is_request_satisfied|could not be used", Replies: []scripted.Reply{
-			ledgerTo("Coder", "Write the script."),
-			ledgerTo("ComputerTerminal", "Run it."),
-			ledgerSatisfied,
-		}},
-		{Name: "coder", System: "You are the Coder", Replies: []scripted.Reply{scripted.Text("```sh\necho started\nsleep 613\n```")}},
-		{Name: "final", Match: "final answer", Replies: []scripted.Reply{scripted.Text("It ran.")}},
-	}})
+	srv := scripted.New(t, longCodeScenario(613))
 	tmp := t.TempDir()
 	work, state := filepath.Join(tmp, "work"), filepath.Join(tmp, "state")
 	if err := os.MkdirAll(work, 0o755); err != nil {

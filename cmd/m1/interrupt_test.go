@@ -263,12 +263,11 @@ func requireBrowser(t *testing.T) {
 	}
 }
 
-// TestKillThenResume kills m1 with SIGKILL while its code runs: nothing can
-// clean up, yet the transcript and checkpoint on disk must be enough to
-// resume, and the orphaned container is removed when m1 next starts.
-func TestKillThenResume(t *testing.T) {
-	requireDocker(t)
-	srv := scripted.New(t, &scripted.Scenario{Rules: []scripted.Rule{
+// longCodeScenario has the Coder write a shell block that prints
+// "started" and then sleeps for seconds, for the ComputerTerminal to run
+// while a test stops m1.
+func longCodeScenario(seconds int) *scripted.Scenario {
+	return &scripted.Scenario{Rules: []scripted.Rule{
 		{Name: "facts", Match: "GIVEN OR VERIFIED FACTS", Replies: []scripted.Reply{scripted.Text("1. GIVEN OR VERIFIED FACTS\n- none")}},
 		{Name: "plan", Match: "short (bullet )?plan", Replies: []scripted.Reply{scripted.Text("- Coder: script\n- ComputerTerminal: run")}},
 		{Name: "ledger", Match: "is_request_satisfied|could not be used", Replies: []scripted.Reply{
@@ -276,9 +275,17 @@ func TestKillThenResume(t *testing.T) {
 			ledgerTo("ComputerTerminal", "Run it."),
 			ledgerSatisfied,
 		}},
-		{Name: "coder", System: "You are the Coder", Replies: []scripted.Reply{scripted.Text("```sh\necho started\nsleep 600\n```")}},
+		{Name: "coder", System: "You are the Coder", Replies: []scripted.Reply{scripted.Text(fmt.Sprintf("```sh\necho started\nsleep %d\n```", seconds))}},
 		{Name: "final", Match: "final answer", Replies: []scripted.Reply{scripted.Text("It ran.")}},
-	}})
+	}}
+}
+
+// TestKillThenResume kills m1 with SIGKILL while its code runs: nothing can
+// clean up, yet the transcript and checkpoint on disk must be enough to
+// resume, and the orphaned container is removed when m1 next starts.
+func TestKillThenResume(t *testing.T) {
+	requireDocker(t)
+	srv := scripted.New(t, longCodeScenario(600))
 	tmp := t.TempDir()
 	work := filepath.Join(tmp, "work")
 	if err := os.MkdirAll(work, 0o755); err != nil {
