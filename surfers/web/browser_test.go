@@ -263,16 +263,22 @@ func TestClickVanishedElement(t *testing.T) {
 	mustContain(t, state, "there is no element with id 9999")
 }
 
-func TestNavigationError(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
-	// A port nothing listens on any more: connection refused.
+// deadURL is an address on a loopback port nothing listens on any more:
+// loading it is refused.
+func deadURL(t *testing.T, path string) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := "http://" + l.Addr().String() + "/"
-	l.Close()
+	defer l.Close()
+	return "http://" + l.Addr().String() + path
+}
+
+func TestNavigationError(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	u := deadURL(t, "/")
 	state, _ := h.do("visit_url", map[string]any{"url": u})
 	mustContain(t, state, "Navigation to "+u+" failed: net::ERR_CONNECTION_REFUSED")
 	// The surfer goes on.

@@ -302,12 +302,7 @@ func TestFiveThousandLinks(t *testing.T) {
 func TestFailedLoadNamesTheAddress(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + l.Addr().String() + "/gone.html"
-	l.Close()
+	dead := deadURL(t, "/gone.html")
 	_, obs := h.visit("/index.html")
 	tb := h.s.chrome.activeTab()
 	if _, err := tb.mainWorld().eval(h.ctx, `document.querySelector('a').href = `+"'"+dead+"'"+`; "ok"`, false); err != nil {
