@@ -4,17 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
-	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/m1-project/m1/surfers/file"
 	"github.com/m1-project/m1/surfers/file/convert"
 )
 
@@ -42,40 +40,19 @@ func (h *handlers) readFile(ctx context.Context, _ *sdk.CallToolRequest, p readF
 		return nil, nil, fmt.Errorf("read %s: %w", shown, plainErr(err))
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", shown, plainErr(err))
-	}
-	var text string
+	// A link in a listing is only named as one: where it leads may be
+	// outside the folders calls may read.
+	doc, err := file.Read(ctx, f, shown, shown, func(string) string { return " (link)" })
+	var fe *convert.FormatError
 	isErr := false
 	switch {
-	case st.IsDir():
-		if text, err = listing(f, shown); err != nil {
-			return nil, nil, err
-		}
-	case !st.Mode().IsRegular():
-		return nil, nil, fmt.Errorf("read %s: not a regular file", shown)
-	default:
-		limit := convert.DefaultLimits.MaxInputBytes
-		data, err := io.ReadAll(io.LimitReader(f, limit+1))
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", shown, plainErr(err))
-		}
-		if int64(len(data)) > limit {
-			return nil, nil, fmt.Errorf("read %s: larger than %d MB, which m1 does not convert", shown, limit>>20)
-		}
-		doc, err := convert.ConvertBytes(ctx, filepath.Base(shown), data)
-		var fe *convert.FormatError
-		switch {
-		case doc == nil:
-			return nil, nil, fmt.Errorf("read %s: %w", shown, err)
-		case errors.As(err, &fe):
-			// The page says what could not be converted.
-			isErr = true
-		}
-		text = doc.Markdown
+	case doc == nil:
+		return nil, nil, fmt.Errorf("read %s: %w", shown, plainErr(err))
+	case errors.As(err, &fe):
+		// The page says what could not be converted.
+		isErr = true
 	}
-	return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: text}}, IsError: isErr}, nil, nil
+	return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: doc.Markdown}}, IsError: isErr}, nil, nil
 }
 
 // roots are the folders calls may use: the work dir first, then the
@@ -129,50 +106,6 @@ func (h *handlers) workDir(p string) (string, error) {
 	}
 	sub.Close()
 	return shown, nil
-}
-
-// maxListing caps the entries of one folder listing.
-const maxListing = 5000
-
-// listing lists an open folder as a markdown table, folders first, as the
-// FileSurfer does.
-func listing(f *os.File, shown string) (string, error) {
-	entries, err := f.ReadDir(-1)
-	if err != nil {
-		return "", fmt.Errorf("list %s: %w", shown, plainErr(err))
-	}
-	sort.SliceStable(entries, func(i, j int) bool {
-		if entries[i].IsDir() != entries[j].IsDir() {
-			return entries[i].IsDir()
-		}
-		return entries[i].Name() < entries[j].Name()
-	})
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Index of %s\n\n", shown)
-	if len(entries) == 0 {
-		b.WriteString("The folder is empty.\n")
-		return b.String(), nil
-	}
-	b.WriteString("| Name | Size | Modified |\n| --- | --- | --- |\n")
-	for i, e := range entries {
-		if i == maxListing {
-			fmt.Fprintf(&b, "\n> Note: only the first %d of %d entries are listed.\n", maxListing, len(entries))
-			break
-		}
-		name := strings.ReplaceAll(e.Name(), "|", "\\|")
-		size, mod := "", ""
-		if info, err := e.Info(); err == nil {
-			mod = info.ModTime().UTC().Format(time.DateTime)
-			if !e.IsDir() {
-				size = fmt.Sprintf("%d B", info.Size())
-			}
-		}
-		if e.IsDir() {
-			name += "/"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, size, mod)
-	}
-	return b.String(), nil
 }
 
 // plainErr drops the path an *fs.PathError repeats.

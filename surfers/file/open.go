@@ -62,6 +62,26 @@ func (s *Surfer) open(ctx context.Context, path string) (string, error) {
 	return note, nil
 }
 
+// Read converts the open file f as the FileSurfer sees it: a folder is
+// listed (host is its path on the host, shown the name to give it, and
+// linkNote says where a link among its entries leads), a file converted
+// through f only. A file that cannot be converted still gets its
+// explanatory page, returned with the *convert.FormatError.
+func Read(ctx context.Context, f *os.File, host, shown string, linkNote func(path string) string, opts ...convert.Option) (*convert.Document, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return convert.ConvertFile(ctx, f, opts...)
+	}
+	doc, err := listDir(f, host, shown, linkNote)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", shown, err)
+	}
+	return doc, nil
+}
+
 // Render writes what the FileSurfer sees of path, the whole converted
 // markdown, to w: `m1 read FILE`. A folder is listed. Unlike the agent it
 // applies no access policy: the user named the file. A file that cannot be
@@ -79,27 +99,14 @@ func Render(ctx context.Context, path string, w io.Writer, opts ...convert.Optio
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	var doc *convert.Document
-	var convErr error
-	if st.IsDir() {
-		doc, err = listDir(f, path, path, func(p string) string {
-			if _, err := os.Stat(p); err != nil {
-				return " (broken link)"
-			}
-			return " (link)"
-		})
-		if err != nil {
-			return fmt.Errorf("list %s: %w", path, err)
+	doc, convErr := Read(ctx, f, path, path, func(p string) string {
+		if _, err := os.Stat(p); err != nil {
+			return " (broken link)"
 		}
-	} else {
-		doc, convErr = convert.ConvertFile(ctx, f, opts...)
-		if doc == nil {
-			return convErr
-		}
+		return " (link)"
+	}, opts...)
+	if doc == nil {
+		return convErr
 	}
 	if _, err := io.WriteString(w, doc.Markdown); err != nil {
 		return fmt.Errorf("write: %w", err)
